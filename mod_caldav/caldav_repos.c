@@ -1,0 +1,748 @@
+/*
+ * caldav_repos.c - the mod_dav repository hooks over the Berkeley DB store.
+ *
+ * URL mapping: the DAV location (mod_dav's root_dir, e.g. "/dav") is the
+ * root collection of the store; "/dav/a/b.ics" is store path "a/b.ics".
+ * r->uri is already URL-decoded, so store paths are decoded too.
+ * Collections' resource->uri always ends in '/', other resources' never.
+ *
+ * Every write hook is one store call, which is one transaction.  Conditional
+ * requests are re-checked inside that transaction (calstore_cond_t), so a
+ * concurrent writer between mod_dav's If-Match check and our commit gives
+ * 412 instead of a lost update.
+ */
+#include <apr_strings.h>
+#include <apr_buckets.h>
+#include <apr_date.h>
+
+#include <httpd.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_filter.h>
+
+#include "mod_caldav.h"
+
+/* ---- helpers ------------------------------------------------------- */
+
+void caldav_format_iso8601(apr_time_t t, char *buf)
+{
+    apr_time_exp_t tm;
+
+    apr_time_exp_gmt(&tm, t);
+    apr_snprintf(buf, CALDAV_TIMEBUF_SIZE, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+void caldav_format_rfc1123(apr_time_t t, char *buf)
+{
+    apr_rfc822_date(buf, t);
+}
+
+dav_error *caldav_store_error(request_rec *r, apr_status_t rv,
+                              const char *what)
+{
+    char buf[256];
+    const char *why = calstore_strerror(rv, buf, sizeof(buf));
+    int status;
+
+    switch (rv) {
+    case CALSTORE_ENOENT:    status = HTTP_NOT_FOUND; break;
+    case CALSTORE_EEXIST:    status = HTTP_PRECONDITION_FAILED; break;
+    case CALSTORE_ENOPARENT: status = HTTP_CONFLICT; break;
+    case CALSTORE_EISCOLL:   status = HTTP_CONFLICT; break;
+    case CALSTORE_ENOTCOLL:  status = HTTP_CONFLICT; break;
+    case CALSTORE_ECHANGED:  status = HTTP_PRECONDITION_FAILED; break;
+    case CALSTORE_EINVAL:    status = HTTP_BAD_REQUEST; break;
+    case CALSTORE_EBUSY:
+    case CALSTORE_EPANIC:
+        status = HTTP_SERVICE_UNAVAILABLE;
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        break;
+    default:                 status = HTTP_INTERNAL_SERVER_ERROR; break;
+    }
+    return dav_new_error(r->pool, status, 0, rv,
+                         apr_psprintf(r->pool, "%s: %s", what, why));
+}
+
+int caldav_request_is_conditional(request_rec *r)
+{
+    const request_rec *m = r->main ? r->main : r;
+
+    return apr_table_get(m->headers_in, "If-Match") != NULL
+        || apr_table_get(m->headers_in, "If-None-Match") != NULL
+        || apr_table_get(m->headers_in, "If-Unmodified-Since") != NULL
+        || apr_table_get(m->headers_in, "If") != NULL;
+}
+
+/* The commit-time condition for a write to 'res': what the request saw. */
+static const calstore_cond_t *caldav_cond(const dav_resource *res,
+                                          calstore_cond_t *cond)
+{
+    if (!caldav_request_is_conditional(res->info->r)) {
+        return NULL;
+    }
+    if (res->info->node) {
+        cond->id = res->info->node->id;
+        cond->revision = res->info->node->revision;
+    }
+    else {
+        cond->id = 0;
+        cond->revision = 0;
+    }
+    return cond;
+}
+
+static const char *caldav_child_uri(apr_pool_t *p, const char *parent_uri,
+                                    const char *name, int collection)
+{
+    return apr_pstrcat(p, parent_uri, name, collection ? "/" : "", NULL);
+}
+
+static dav_resource *caldav_make_resource(request_rec *r, apr_pool_t *pool,
+                                          calstore_t *st,
+                                          const char *root_uri,
+                                          const char *path,
+                                          calstore_node_t *node,
+                                          const char *uri)
+{
+    dav_resource *res = apr_pcalloc(pool, sizeof(*res));
+    dav_resource_private *info = apr_pcalloc(pool, sizeof(*info));
+
+    info->r = r;
+    info->st = st;
+    info->root_uri = root_uri;
+    info->path = path;
+    info->node = node;
+
+    res->type = DAV_RESOURCE_TYPE_REGULAR;
+    res->exists = node != NULL;
+    res->collection = node != NULL && node->kind == CALSTORE_KIND_COLLECTION;
+    res->uri = uri;
+    res->info = info;
+    res->hooks = &caldav_hooks_repository;
+    res->pool = pool;
+    return res;
+}
+
+/* Resolve store path 'path' below 'root_uri' into a resource. */
+static dav_error *caldav_resolve(request_rec *r, calstore_t *st,
+                                 const char *root_uri, const char *path,
+                                 dav_resource **result)
+{
+    calstore_node_t *node = NULL;
+    int parent_exists = 0;
+    apr_status_t rv;
+    const char *uri;
+    dav_resource *res;
+
+    rv = calstore_lookup(st, path, &node, &parent_exists, r->pool);
+    if (rv == CALSTORE_ENOENT) {
+        node = NULL;
+    }
+    else if (rv != APR_SUCCESS) {
+        return caldav_store_error(r, rv, "Could not look up the resource");
+    }
+
+    if (*path == '\0') {
+        uri = apr_pstrcat(r->pool, root_uri, "/", NULL);
+    }
+    else if (node && node->kind == CALSTORE_KIND_COLLECTION) {
+        uri = apr_pstrcat(r->pool, root_uri, "/", path, "/", NULL);
+    }
+    else {
+        uri = apr_pstrcat(r->pool, root_uri, "/", path, NULL);
+    }
+    res = caldav_make_resource(r, r->pool, st, root_uri, path, node, uri);
+    res->info->parent_exists = parent_exists;
+    *result = res;
+    return NULL;
+}
+
+/* ---- resource lookup ----------------------------------------------- */
+
+static dav_error *caldav_get_resource(request_rec *r, const char *root_dir,
+                                      const char *label, int use_checked_in,
+                                      dav_resource **result)
+{
+    caldav_dir_conf *conf =
+        ap_get_module_config(r->per_dir_config, &caldav_module);
+    calstore_t *st;
+    const char *root_uri, *path;
+    apr_size_t rlen, plen;
+    dav_error *err;
+
+    if (conf->store_dir == NULL) {
+        return dav_new_error(r->pool, HTTP_INTERNAL_SERVER_ERROR, 0, 0,
+                             "DAV caldav is enabled here but no CalDAVStore "
+                             "is configured for this location");
+    }
+    if ((st = caldav_store_for(conf->store_dir)) == NULL) {
+        apr_table_setn(r->err_headers_out, "Retry-After", "30");
+        return dav_new_error(r->pool, HTTP_SERVICE_UNAVAILABLE, 0, 0,
+                             apr_pstrcat(r->pool, "The store ",
+                                         conf->store_dir, " is not open in "
+                                         "this process (see the error log "
+                                         "at startup)", NULL));
+    }
+
+    /* root_dir is the location path; strip trailing slashes */
+    rlen = strlen(root_dir);
+    while (rlen > 0 && root_dir[rlen - 1] == '/') {
+        rlen--;
+    }
+    root_uri = apr_pstrndup(r->pool, root_dir, rlen);
+
+    if (strncmp(r->uri, root_uri, rlen) != 0
+        || (r->uri[rlen] != '\0' && r->uri[rlen] != '/')) {
+        return dav_new_error(r->pool, HTTP_INTERNAL_SERVER_ERROR, 0, 0,
+                             "The request URI is outside the DAV location");
+    }
+    path = r->uri + rlen;
+    while (*path == '/') {
+        path++;
+    }
+    plen = strlen(path);
+    while (plen > 0 && path[plen - 1] == '/') {
+        plen--;
+    }
+    path = apr_pstrndup(r->pool, path, plen);
+
+    if ((err = caldav_resolve(r, st, root_uri, path, result)) != NULL) {
+        return err;
+    }
+    if ((*result)->exists) {
+        /* lets ap_meets_conditions() judge If-(Un)Modified-Since */
+        ap_update_mtime(r, (*result)->info->node->modified);
+    }
+    return NULL;
+}
+
+static dav_error *caldav_get_parent_resource(const dav_resource *resource,
+                                             dav_resource **parent)
+{
+    dav_resource_private *info = resource->info;
+    const char *slash;
+    const char *ppath;
+
+    if (*info->path == '\0') {
+        *parent = NULL;
+        return NULL;
+    }
+    slash = strrchr(info->path, '/');
+    ppath = slash ? apr_pstrndup(info->r->pool, info->path,
+                                 slash - info->path)
+                  : "";
+    return caldav_resolve(info->r, info->st, info->root_uri, ppath, parent);
+}
+
+static int caldav_same_store(const dav_resource *a, const dav_resource *b)
+{
+    return a->hooks == b->hooks && a->info->st == b->info->st;
+}
+
+static int caldav_is_same_resource(const dav_resource *res1,
+                                   const dav_resource *res2)
+{
+    return caldav_same_store(res1, res2)
+        && strcmp(res1->info->path, res2->info->path) == 0;
+}
+
+/* Is res1 an ancestor of res2? */
+static int caldav_is_parent_resource(const dav_resource *res1,
+                                     const dav_resource *res2)
+{
+    const char *p1 = res1->info->path, *p2 = res2->info->path;
+    apr_size_t n = strlen(p1);
+
+    if (!caldav_same_store(res1, res2)) {
+        return 0;
+    }
+    if (n == 0) {
+        return *p2 != '\0';
+    }
+    return strncmp(p1, p2, n) == 0 && p2[n] == '/';
+}
+
+/* ---- PUT ----------------------------------------------------------- */
+
+struct dav_stream {
+    const dav_resource *res;
+    apr_bucket_brigade *bb;
+    apr_off_t size;
+    apr_off_t limit;
+};
+
+static dav_error *caldav_open_stream(const dav_resource *resource,
+                                     dav_stream_mode mode,
+                                     dav_stream **stream)
+{
+    request_rec *r = resource->info->r;
+    const caldav_server_conf *sconf = caldav_server_config(r->server);
+    dav_stream *s;
+
+    if (resource->collection) {
+        return dav_new_error(r->pool, HTTP_CONFLICT, 0, 0,
+                             "Cannot PUT to a collection");
+    }
+    if (!resource->exists && !resource->info->parent_exists) {
+        return dav_new_error(r->pool, HTTP_CONFLICT, 0, 0,
+                             "The parent collection of the resource does "
+                             "not exist (create it with MKCOL first)");
+    }
+    s = apr_pcalloc(r->pool, sizeof(*s));
+    s->res = resource;
+    s->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    s->limit = sconf->max_resource_size ? sconf->max_resource_size
+                                        : CALDAV_DEFAULT_MAX_RESOURCE_SIZE;
+    *stream = s;
+    return NULL;
+}
+
+static dav_error *caldav_write_stream(dav_stream *stream, const void *buf,
+                                      apr_size_t bufsize)
+{
+    request_rec *r = stream->res->info->r;
+    apr_status_t rv;
+
+    stream->size += bufsize;
+    if (stream->size > stream->limit) {
+        return dav_new_error(r->pool, HTTP_REQUEST_ENTITY_TOO_LARGE, 0, 0,
+                             apr_psprintf(r->pool,
+                                          "The resource is larger than "
+                                          "CalDAVMaxResourceSize (%"
+                                          APR_OFF_T_FMT " bytes)",
+                                          stream->limit));
+    }
+    rv = apr_brigade_write(stream->bb, NULL, NULL, buf, bufsize);
+    if (rv != APR_SUCCESS) {
+        return dav_new_error(r->pool, HTTP_INTERNAL_SERVER_ERROR, 0, rv,
+                             "Could not buffer the request body");
+    }
+    return NULL;
+}
+
+static dav_error *caldav_close_stream(dav_stream *stream, int commit)
+{
+    const dav_resource *res = stream->res;
+    request_rec *r = res->info->r;
+    calstore_cond_t cbuf;
+    calstore_node_t *node;
+    char etag[CALSTORE_ETAG_LEN];
+    const char *ctype;
+    char *data;
+    apr_size_t len;
+    apr_status_t rv;
+    int created;
+
+    if (!commit) {
+        apr_brigade_destroy(stream->bb);
+        return NULL;
+    }
+    rv = apr_brigade_pflatten(stream->bb, &data, &len, r->pool);
+    apr_brigade_destroy(stream->bb);
+    if (rv != APR_SUCCESS) {
+        return dav_new_error(r->pool, HTTP_INTERNAL_SERVER_ERROR, 0, rv,
+                             "Could not assemble the request body");
+    }
+
+    ctype = apr_table_get(r->headers_in, "Content-Type");
+    rv = calstore_put(res->info->st, res->info->path, ctype, data, len,
+                      caldav_cond(res, &cbuf), &node, &created, r->pool);
+    if (rv != APR_SUCCESS) {
+        return caldav_store_error(r, rv, "Could not store the resource");
+    }
+    res->info->node = node;
+    calstore_etag(node, etag);
+    apr_table_setn(r->headers_out, "ETag", apr_pstrdup(r->pool, etag));
+    return NULL;
+}
+
+static dav_error *caldav_seek_stream(dav_stream *stream,
+                                     apr_off_t abs_position)
+{
+    request_rec *r = stream->res->info->r;
+
+    /* RFC 9110 14.5: a PUT with Content-Range the server does not support
+     * must be rejected, never applied to the whole resource. */
+    return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                         "Partial PUT (Content-Range) is not supported; "
+                         "send the whole resource");
+}
+
+/* ---- GET ----------------------------------------------------------- */
+
+static dav_error *caldav_set_headers(request_rec *r,
+                                     const dav_resource *resource)
+{
+    calstore_node_t *node = resource->info->node;
+    char etag[CALSTORE_ETAG_LEN];
+
+    if (!resource->exists) {
+        return NULL;
+    }
+    calstore_etag(node, etag);
+    apr_table_setn(r->headers_out, "ETag", apr_pstrdup(r->pool, etag));
+    ap_update_mtime(r, node->modified);
+    ap_set_last_modified(r);
+
+    if (resource->collection) {
+        ap_set_content_type(r, "text/html; charset=utf-8");
+        return NULL;
+    }
+    ap_set_content_type(r, node->content_type ? node->content_type
+                                              : "application/octet-stream");
+    ap_set_content_length(r, node->length);
+    apr_table_setn(r->headers_out, "Accept-Ranges", "bytes");
+    return NULL;
+}
+
+typedef struct caldav_index_ctx {
+    apr_bucket_brigade *bb;
+    ap_filter_t *out;
+    const char *uri;
+} caldav_index_ctx;
+
+static apr_status_t caldav_index_member(void *baton,
+                                        const calstore_node_t *node,
+                                        apr_pool_t *scratch)
+{
+    caldav_index_ctx *ctx = baton;
+    int coll = node->kind == CALSTORE_KIND_COLLECTION;
+    const char *href = ap_escape_uri(scratch,
+                                     apr_pstrcat(scratch, ctx->uri,
+                                                 node->name,
+                                                 coll ? "/" : "", NULL));
+
+    return ap_fprintf(ctx->out, ctx->bb,
+                      "<li><a href=\"%s\">%s%s</a></li>\n",
+                      ap_escape_html(scratch, href),
+                      ap_escape_html(scratch, node->name), coll ? "/" : "");
+}
+
+/* GET on a collection: a plain HTML index of its members. */
+static dav_error *caldav_deliver_index(const dav_resource *resource,
+                                       ap_filter_t *output)
+{
+    request_rec *r = resource->info->r;
+    caldav_index_ctx ctx;
+    apr_status_t rv;
+    const char *title = ap_escape_html(r->pool, resource->uri);
+
+    ctx.bb = apr_brigade_create(r->pool, output->c->bucket_alloc);
+    ctx.out = output;
+    ctx.uri = resource->uri;
+    ap_fprintf(output, ctx.bb,
+               "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+               "<title>%s</title></head>\n<body><h1>%s</h1>\n<ul>\n",
+               title, title);
+    rv = calstore_list(resource->info->st, resource->info->node->id,
+                       caldav_index_member, &ctx, r->pool);
+    if (rv != APR_SUCCESS) {
+        return caldav_store_error(r, rv, "Could not list the collection");
+    }
+    ap_fputs(output, ctx.bb, "</ul>\n</body></html>\n");
+    APR_BRIGADE_INSERT_TAIL(ctx.bb,
+                            apr_bucket_eos_create(output->c->bucket_alloc));
+    if ((rv = ap_pass_brigade(output, ctx.bb)) != APR_SUCCESS) {
+        return dav_new_error(r->pool, AP_FILTER_ERROR, 0, rv,
+                             "Could not write the response");
+    }
+    return NULL;
+}
+
+static dav_error *caldav_deliver(const dav_resource *resource,
+                                 ap_filter_t *output)
+{
+    request_rec *r = resource->info->r;
+    apr_bucket_brigade *bb;
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (resource->collection) {
+        return caldav_deliver_index(resource, output);
+    }
+    rv = calstore_read(resource->info->st, resource->info->node->id,
+                       &data, &len, r->pool);
+    if (rv != APR_SUCCESS) {
+        return caldav_store_error(r, rv, "Could not read the resource");
+    }
+    bb = apr_brigade_create(r->pool, output->c->bucket_alloc);
+    if (len > 0) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(data, len, r->pool,
+                                                   output->c->bucket_alloc));
+    }
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(output->c->bucket_alloc));
+    if ((rv = ap_pass_brigade(output, bb)) != APR_SUCCESS) {
+        return dav_new_error(r->pool, AP_FILTER_ERROR, 0, rv,
+                             "Could not write the response");
+    }
+    return NULL;
+}
+
+/* ---- namespace operations ------------------------------------------ */
+
+static dav_error *caldav_create_collection(dav_resource *resource)
+{
+    request_rec *r = resource->info->r;
+    calstore_node_t *node;
+    apr_status_t rv;
+
+    rv = calstore_mkcol(resource->info->st, resource->info->path, &node,
+                        r->pool);
+    if (rv == CALSTORE_EEXIST) {
+        return dav_new_error(r->pool, HTTP_METHOD_NOT_ALLOWED, 0, rv,
+                             "MKCOL can only be executed on an unmapped URL");
+    }
+    if (rv != APR_SUCCESS) {
+        return caldav_store_error(r, rv, "Could not create the collection");
+    }
+    resource->info->node = node;
+    resource->exists = 1;
+    resource->collection = 1;
+    return NULL;
+}
+
+/* Is this the destination of a COPY/MOVE being replaced (Overwrite: T)?
+ * mod_dav removes the destination before copying/moving; we postpone the
+ * removal into the copy/move transaction so that a failure leaves the
+ * destination untouched. */
+static int caldav_is_copymove_destination(const dav_resource *resource)
+{
+    const request_rec *r = resource->info->r;
+
+    return r->main != NULL
+        && (r->main->method_number == M_COPY
+            || r->main->method_number == M_MOVE);
+}
+
+static dav_error *caldav_remove_resource(dav_resource *resource,
+                                         dav_response **response)
+{
+    request_rec *r = resource->info->r;
+    calstore_cond_t cbuf;
+    apr_status_t rv;
+
+    *response = NULL;
+    if (caldav_is_copymove_destination(resource)) {
+        resource->info->replace_pending = 1;
+        return NULL;
+    }
+    if (*resource->info->path == '\0') {
+        return dav_new_error(r->pool, HTTP_FORBIDDEN, 0, 0,
+                             "The root collection cannot be deleted");
+    }
+    rv = calstore_delete(resource->info->st, resource->info->path,
+                         caldav_cond(resource, &cbuf), r->pool);
+    if (rv != APR_SUCCESS) {
+        return caldav_store_error(r, rv, "Could not delete the resource");
+    }
+    resource->exists = 0;
+    resource->collection = 0;
+    resource->info->node = NULL;
+    return NULL;
+}
+
+static dav_error *caldav_copymove_done(dav_resource *dst, apr_status_t rv,
+                                       calstore_node_t *node,
+                                       const char *what)
+{
+    request_rec *r = dst->info->r->main ? dst->info->r->main
+                                        : dst->info->r;
+
+    if (rv == CALSTORE_EINVAL) {
+        return dav_new_error(r->pool, HTTP_FORBIDDEN, 0, rv,
+                             apr_pstrcat(r->pool, what, ": the destination "
+                                         "lies inside the source", NULL));
+    }
+    if (rv != APR_SUCCESS) {
+        return caldav_store_error(r, rv, what);
+    }
+    dst->info->node = node;
+    dst->exists = 1;
+    dst->collection = node->kind == CALSTORE_KIND_COLLECTION;
+    return NULL;
+}
+
+static dav_error *caldav_copy_resource(const dav_resource *src,
+                                       dav_resource *dst, int depth,
+                                       dav_response **response)
+{
+    calstore_node_t *node = NULL;
+    apr_status_t rv;
+
+    *response = NULL;
+    if (!caldav_same_store(src, dst)) {
+        return dav_new_error(dst->pool, HTTP_BAD_GATEWAY, 0, 0,
+                             "Copying between different stores is not "
+                             "supported");
+    }
+    rv = calstore_copy(src->info->st, src->info->path, dst->info->path,
+                       depth == DAV_INFINITY ? -1 : 0,
+                       dst->info->replace_pending, &node, dst->pool);
+    return caldav_copymove_done(dst, rv, node, "Could not copy");
+}
+
+static dav_error *caldav_move_resource(dav_resource *src, dav_resource *dst,
+                                       dav_response **response)
+{
+    calstore_node_t *node = NULL;
+    apr_status_t rv;
+
+    *response = NULL;
+    if (!caldav_same_store(src, dst)) {
+        return dav_new_error(dst->pool, HTTP_BAD_GATEWAY, 0, 0,
+                             "Moving between different stores is not "
+                             "supported");
+    }
+    rv = calstore_move(src->info->st, src->info->path, dst->info->path,
+                       dst->info->replace_pending, &node, dst->pool);
+    if (rv == APR_SUCCESS) {
+        src->exists = 0;
+        src->info->node = NULL;
+    }
+    return caldav_copymove_done(dst, rv, node, "Could not move");
+}
+
+/* ---- walk ---------------------------------------------------------- */
+
+typedef struct caldav_walk_ctx {
+    const dav_walk_params *params;
+    dav_walk_resource wres;
+    int depth;
+    const dav_resource *parent;
+    dav_error *err;
+} caldav_walk_ctx;
+
+static dav_error *caldav_walk_collection(caldav_walk_ctx *ctx,
+                                         const dav_resource *coll,
+                                         int depth);
+
+static apr_status_t caldav_walk_member(void *baton,
+                                       const calstore_node_t *node,
+                                       apr_pool_t *scratch)
+{
+    caldav_walk_ctx *ctx = baton;
+    const dav_resource *parent = ctx->parent;
+    int coll = node->kind == CALSTORE_KIND_COLLECTION;
+    calstore_node_t *copy = apr_pmemdup(scratch, node, sizeof(*node));
+    const char *path;
+    dav_resource *res;
+    dav_error *err;
+
+    copy->name = apr_pstrdup(scratch, node->name);
+    copy->content_type = node->content_type
+        ? apr_pstrdup(scratch, node->content_type) : NULL;
+    path = *parent->info->path
+        ? apr_pstrcat(scratch, parent->info->path, "/", node->name, NULL)
+        : copy->name;
+    res = caldav_make_resource(parent->info->r, scratch, parent->info->st,
+                               parent->info->root_uri, path, copy,
+                               caldav_child_uri(scratch, parent->uri,
+                                                node->name, coll));
+    ctx->wres.resource = res;
+    err = ctx->params->func(&ctx->wres, coll ? DAV_CALLTYPE_COLLECTION
+                                             : DAV_CALLTYPE_MEMBER);
+    if (err == NULL && coll && ctx->depth == DAV_INFINITY) {
+        err = caldav_walk_collection(ctx, res, DAV_INFINITY);
+        ctx->parent = parent;
+    }
+    if (err != NULL) {
+        ctx->err = err;
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+static dav_error *caldav_walk_collection(caldav_walk_ctx *ctx,
+                                         const dav_resource *coll,
+                                         int depth)
+{
+    request_rec *r = coll->info->r;
+    apr_status_t rv;
+
+    ctx->parent = coll;
+    rv = calstore_list(coll->info->st, coll->info->node->id,
+                       caldav_walk_member, ctx, ctx->params->pool);
+    if (ctx->err) {
+        dav_error *err = ctx->err;
+
+        ctx->err = NULL;
+        return err;
+    }
+    if (rv != APR_SUCCESS) {
+        return caldav_store_error(r, rv, "Could not list the collection");
+    }
+    return NULL;
+}
+
+static dav_error *caldav_walk(const dav_walk_params *params, int depth,
+                              dav_response **response)
+{
+    caldav_walk_ctx ctx;
+    dav_error *err;
+    const dav_resource *root = params->root;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.params = params;
+    ctx.depth = depth;
+    ctx.wres.walk_ctx = params->walk_ctx;
+    ctx.wres.pool = params->pool;
+    ctx.wres.resource = root;
+
+    err = params->func(&ctx.wres, root->collection ? DAV_CALLTYPE_COLLECTION
+                                                   : DAV_CALLTYPE_MEMBER);
+    if (err == NULL && depth != 0 && root->exists && root->collection) {
+        err = caldav_walk_collection(&ctx, root, depth);
+    }
+    *response = ctx.wres.response;
+    return err;
+}
+
+/* ---- misc ---------------------------------------------------------- */
+
+static const char *caldav_getetag(const dav_resource *resource)
+{
+    char etag[CALSTORE_ETAG_LEN];
+
+    if (!resource->exists) {
+        return "";
+    }
+    calstore_etag(resource->info->node, etag);
+    return apr_pstrdup(resource->pool, etag);
+}
+
+static request_rec *caldav_get_request_rec(const dav_resource *resource)
+{
+    return resource->info->r;
+}
+
+static const char *caldav_get_pathname(const dav_resource *resource)
+{
+    return NULL;    /* nothing here lives in the file system */
+}
+
+const dav_hooks_repository caldav_hooks_repository = {
+    1,                              /* handle_get */
+    caldav_get_resource,
+    caldav_get_parent_resource,
+    caldav_is_same_resource,
+    caldav_is_parent_resource,
+    caldav_open_stream,
+    caldav_close_stream,
+    caldav_write_stream,
+    caldav_seek_stream,
+    caldav_set_headers,
+    caldav_deliver,
+    caldav_create_collection,
+    caldav_copy_resource,
+    caldav_move_resource,
+    caldav_remove_resource,
+    caldav_walk,
+    caldav_getetag,
+    NULL,                           /* ctx */
+    caldav_get_request_rec,
+    caldav_get_pathname
+};

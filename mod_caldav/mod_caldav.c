@@ -1,0 +1,629 @@
+/*
+ * mod_caldav.c - module record, directives, process life cycle and the
+ * request hooks that sit beside mod_dav.
+ *
+ * Life cycle of the stores (see docs/architecture.md):
+ *   - config:      every CalDAVStore directory is collected;
+ *   - post_config: in the parent, as root, each store is prepared
+ *                  (created, recovered if a process died) and handed to the
+ *                  run user; no handle stays open in the parent;
+ *   - child_init:  after privileges were dropped, each child opens every
+ *                  store and starts one maintenance thread (failchk,
+ *                  checkpoints, reopen after a panic).
+ */
+#include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <apr_strings.h>
+#include <apr_hash.h>
+#include <apr_file_info.h>
+#include <apr_thread_proc.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <ap_mpm.h>
+#include <mpm_common.h>
+#include <unixd.h>
+
+#define CALDAV_MODULE_RECORD_FILE
+#include "mod_caldav.h"
+#include "calcore_log.h"
+
+/* All store directories named by CalDAVStore, collected during config
+ * parsing (reset in pre_config, so restarts start afresh). */
+static apr_array_header_t *caldav_store_dirs;
+
+/* Stores opened in this child: store dir -> calstore_t*.  Written only in
+ * child_init, before any request thread runs. */
+static apr_hash_t *caldav_stores;
+
+static server_rec *caldav_main_server;
+
+/* ---- logging bridge ------------------------------------------------- */
+
+static void caldav_log_cb(void *baton, calcore_log_level_e level,
+                          apr_status_t rv, const char *msg)
+{
+    server_rec *s = baton;
+    int ap_level;
+    char buf[256];
+
+    switch (level) {
+    case CALCORE_LOG_ERR:    ap_level = APLOG_ERR;    break;
+    case CALCORE_LOG_WARN:   ap_level = APLOG_WARNING; break;
+    case CALCORE_LOG_NOTICE: ap_level = APLOG_NOTICE; break;
+    case CALCORE_LOG_INFO:   ap_level = APLOG_INFO;   break;
+    default:                 ap_level = APLOG_DEBUG;  break;
+    }
+    if (rv >= APR_OS_START_USERERR && rv < APR_OS_START_USERERR + 50000) {
+        /* our own codes: APR would print "does not understand" */
+        ap_log_error(APLOG_MARK, ap_level, 0, s, "%s (%s)", msg,
+                     calstore_strerror(rv, buf, sizeof(buf)));
+        return;
+    }
+    ap_log_error(APLOG_MARK, ap_level, rv, s, "%s", msg);
+}
+
+static calcore_log_level_e caldav_log_max(server_rec *s)
+{
+    if (APLOG_IS_LEVEL(s, APLOG_DEBUG)) {
+        return CALCORE_LOG_DEBUG;
+    }
+    if (APLOG_IS_LEVEL(s, APLOG_INFO)) {
+        return CALCORE_LOG_INFO;
+    }
+    if (APLOG_IS_LEVEL(s, APLOG_NOTICE)) {
+        return CALCORE_LOG_NOTICE;
+    }
+    return CALCORE_LOG_WARN;
+}
+
+/* ---- configuration -------------------------------------------------- */
+
+static void *caldav_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    return apr_pcalloc(p, sizeof(caldav_dir_conf));
+}
+
+static void *caldav_merge_dir_conf(apr_pool_t *p, void *base, void *add)
+{
+    caldav_dir_conf *b = base, *a = add;
+    caldav_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->store_dir = a->store_dir ? a->store_dir : b->store_dir;
+    return conf;
+}
+
+static void *caldav_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    caldav_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->durability = -1;
+    return conf;
+}
+
+static void *caldav_merge_server_conf(apr_pool_t *p, void *base, void *add)
+{
+    caldav_server_conf *b = base, *a = add;
+    caldav_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->durability = a->durability >= 0 ? a->durability : b->durability;
+    conf->cache_bytes = a->cache_bytes ? a->cache_bytes : b->cache_bytes;
+    conf->max_resource_size = a->max_resource_size ? a->max_resource_size
+                                                   : b->max_resource_size;
+    return conf;
+}
+
+const caldav_server_conf *caldav_server_config(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &caldav_module);
+}
+
+static const char *caldav_cmd_store(cmd_parms *cmd, void *dconf,
+                                    const char *arg)
+{
+    caldav_dir_conf *conf = dconf;
+    const char *dir = ap_server_root_relative(cmd->pool, arg);
+    int i;
+
+    if (dir == NULL || *dir == '\0') {
+        return apr_pstrcat(cmd->pool, "CalDAVStore: invalid path ", arg,
+                           NULL);
+    }
+    /* canonical form: no trailing slash, so one store has one key */
+    while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/') {
+        dir = apr_pstrndup(cmd->pool, dir, strlen(dir) - 1);
+    }
+    conf->store_dir = dir;
+
+    for (i = 0; i < caldav_store_dirs->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(caldav_store_dirs, i, const char *),
+                   dir) == 0) {
+            return NULL;
+        }
+    }
+    APR_ARRAY_PUSH(caldav_store_dirs, const char *) = dir;
+    return NULL;
+}
+
+static const char *caldav_cmd_durability(cmd_parms *cmd, void *dconf,
+                                         const char *arg)
+{
+    caldav_server_conf *conf =
+        ap_get_module_config(cmd->server->module_config, &caldav_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) {
+        return err;
+    }
+    if (strcasecmp(arg, "sync") == 0) {
+        conf->durability = CALSTORE_DURABILITY_SYNC;
+    }
+    else if (strcasecmp(arg, "nosync") == 0) {
+        conf->durability = CALSTORE_DURABILITY_WRITE_NOSYNC;
+    }
+    else {
+        return "CalDAVDurability must be 'sync' (every commit is on disk "
+               "before the response) or 'nosync' (commits survive a crash of "
+               "httpd, not of the machine)";
+    }
+    return NULL;
+}
+
+static const char *caldav_cmd_size(cmd_parms *cmd, const char *arg,
+                                   apr_off_t *out)
+{
+    char *end;
+    apr_off_t v;
+
+    if (apr_strtoff(&v, arg, &end, 10) != APR_SUCCESS || v <= 0) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": not a positive size: ", arg, NULL);
+    }
+    switch (*end) {
+    case 'k': case 'K': v *= 1024; end++; break;
+    case 'm': case 'M': v *= 1024 * 1024; end++; break;
+    case 'g': case 'G': v *= 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (*end != '\0') {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": not a size (use a number with an optional "
+                           "K, M or G suffix): ", arg, NULL);
+    }
+    *out = v;
+    return NULL;
+}
+
+static const char *caldav_cmd_cache(cmd_parms *cmd, void *dconf,
+                                    const char *arg)
+{
+    caldav_server_conf *conf =
+        ap_get_module_config(cmd->server->module_config, &caldav_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_off_t v;
+
+    if (err || (err = caldav_cmd_size(cmd, arg, &v)) != NULL) {
+        return err;
+    }
+    if (v < 1024 * 1024) {
+        return "CalDAVCacheSize must be at least 1M";
+    }
+    conf->cache_bytes = (apr_size_t)v;
+    return NULL;
+}
+
+static const char *caldav_cmd_max_size(cmd_parms *cmd, void *dconf,
+                                       const char *arg)
+{
+    caldav_server_conf *conf =
+        ap_get_module_config(cmd->server->module_config, &caldav_module);
+
+    return caldav_cmd_size(cmd, arg, &conf->max_resource_size);
+}
+
+static const command_rec caldav_cmds[] = {
+    AP_INIT_TAKE1("CalDAVStore", caldav_cmd_store, NULL, ACCESS_CONF,
+                  "directory of the Berkeley DB store serving this location "
+                  "(must not be reachable through any URL)"),
+    AP_INIT_TAKE1("CalDAVDurability", caldav_cmd_durability, NULL, RSRC_CONF,
+                  "sync (default) or nosync"),
+    AP_INIT_TAKE1("CalDAVCacheSize", caldav_cmd_cache, NULL, RSRC_CONF,
+                  "Berkeley DB cache size per store (default 64M)"),
+    AP_INIT_TAKE1("CalDAVMaxResourceSize", caldav_cmd_max_size, NULL,
+                  RSRC_CONF, "largest accepted PUT body (default 10M)"),
+    { NULL }
+};
+
+/* ---- process life cycle --------------------------------------------- */
+
+static void caldav_store_options(server_rec *s, calstore_options_t *opts)
+{
+    const caldav_server_conf *conf = caldav_server_config(s);
+
+    calstore_options_default(opts);
+    if (conf->durability >= 0) {
+        opts->durability = conf->durability;
+    }
+    if (conf->cache_bytes) {
+        opts->cache_bytes = conf->cache_bytes;
+    }
+}
+
+static int caldav_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp)
+{
+    caldav_store_dirs = apr_array_make(pconf, 4, sizeof(const char *));
+    caldav_stores = NULL;
+    return OK;
+}
+
+/* Is 'path' equal to or below 'dir'? */
+static int caldav_path_within(const char *path, const char *dir)
+{
+    apr_size_t n = strlen(dir);
+
+    while (n > 1 && dir[n - 1] == '/') {
+        n--;
+    }
+    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* The store must never be reachable through a URL: refuse to start when it
+ * lies inside a DocumentRoot (or a DocumentRoot inside it). */
+static int caldav_check_store_location(server_rec *s, const char *dir)
+{
+    server_rec *vs;
+
+    for (vs = s; vs; vs = vs->next) {
+        core_server_config *core =
+            ap_get_core_module_config(vs->module_config);
+        const char *docroot = core ? core->ap_document_root : NULL;
+
+        if (docroot && (caldav_path_within(dir, docroot)
+                        || caldav_path_within(docroot, dir))) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                         "CalDAVStore %s lies inside DocumentRoot %s "
+                         "(of %s): the database would be downloadable. "
+                         "Move the store out of the URL space.",
+                         dir, docroot, vs->server_hostname);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Give the store directory and everything in it to the run user, so the
+ * children (which run unprivileged) can open what the parent created. */
+static apr_status_t caldav_chown_store(const char *dir, apr_pool_t *p)
+{
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    uid_t uid = ap_unixd_config.user_id;
+    gid_t gid = ap_unixd_config.group_id;
+
+    if (geteuid() != 0) {
+        return APR_SUCCESS;
+    }
+    if (chown(dir, uid, gid) != 0) {
+        return errno;
+    }
+    if ((rv = apr_dir_open(&d, dir, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)
+           == APR_SUCCESS) {
+        const char *f;
+
+        if (fi.filetype != APR_REG) {
+            continue;
+        }
+        f = apr_pstrcat(p, dir, "/", fi.name, NULL);
+        if (chown(f, uid, gid) != 0) {
+            rv = errno;
+            apr_dir_close(d);
+            return rv;
+        }
+    }
+    apr_dir_close(d);
+    return APR_SUCCESS;
+}
+
+static int caldav_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    calstore_options_t opts;
+    int i;
+
+    caldav_main_server = s;
+    calcore_log_set(caldav_log_cb, s, caldav_log_max(s));
+    caldav_store_options(s, &opts);
+
+    for (i = 0; i < caldav_store_dirs->nelts; i++) {
+        const char *dir = APR_ARRAY_IDX(caldav_store_dirs, i, const char *);
+        apr_status_t rv;
+        char buf[256];
+
+        if (!caldav_check_store_location(s, dir)) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if ((rv = calstore_prepare(dir, &opts, ptemp)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         "CalDAVStore %s: cannot open or recover the store: "
+                         "%s", dir, calstore_strerror(rv, buf, sizeof(buf)));
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if ((rv = caldav_chown_store(dir, ptemp)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         "CalDAVStore %s: cannot hand the store to the run "
+                         "user", dir);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+/* Two threads per child keep the stores healthy:
+ *  - the maintenance thread calls calstore_maintain() every second
+ *    (failchk, lock-timeout detection, checkpoints, reopen after a panic);
+ *  - the watchdog thread never calls into Berkeley DB.  A child whose
+ *    threads are stuck inside the library after a panic cannot free them
+ *    (they wait on a mutex of a dead process), and a maintenance thread
+ *    that stops beating is stuck the same way: the watchdog ends the child
+ *    and the MPM starts a fresh one, so clients see a closed connection
+ *    instead of a request that never ends. */
+typedef struct caldav_maint_t {
+    apr_thread_t *thread;
+    apr_thread_t *watchdog;
+    volatile int stop;
+    volatile apr_time_t heartbeat;
+    server_rec *s;
+} caldav_maint_t;
+
+#define CALDAV_STUCK_AFTER      apr_time_from_sec(3)
+#define CALDAV_MAINT_STUCK      apr_time_from_sec(20)
+
+static void caldav_sleep(caldav_maint_t *m, apr_interval_time_t t)
+{
+    apr_interval_time_t step = apr_time_from_msec(50);
+
+    for (; t > 0 && !m->stop; t -= step) {
+        apr_sleep(step);
+    }
+}
+
+static void *APR_THREAD_FUNC caldav_maint_main(apr_thread_t *t, void *data)
+{
+    caldav_maint_t *m = data;
+
+    while (!m->stop) {
+        apr_hash_index_t *hi;
+
+        m->heartbeat = apr_time_now();
+        caldav_sleep(m, apr_time_from_sec(1));
+        for (hi = apr_hash_first(NULL, caldav_stores); hi && !m->stop;
+             hi = apr_hash_next(hi)) {
+            (void)calstore_maintain(apr_hash_this_val(hi), -1);
+        }
+    }
+    /* return, not apr_thread_exit(): pthread_exit upsets ASan */
+    return NULL;
+}
+
+static void *APR_THREAD_FUNC caldav_watchdog_main(apr_thread_t *t,
+                                                  void *data)
+{
+    caldav_maint_t *m = data;
+
+    while (!m->stop) {
+        apr_hash_index_t *hi;
+
+        caldav_sleep(m, apr_time_from_msec(250));
+        if (m->stop) {
+            break;
+        }
+        for (hi = apr_hash_first(NULL, caldav_stores); hi;
+             hi = apr_hash_next(hi)) {
+            calstore_t *st = apr_hash_this_val(hi);
+
+            if (calstore_stuck(st, CALDAV_STUCK_AFTER)) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, m->s,
+                             "CalDAVStore %s: requests stuck in Berkeley DB "
+                             "after a process crashed inside it; ending "
+                             "this child so a fresh one takes over",
+                             calstore_dir(st));
+                _exit(1);
+            }
+        }
+        if (apr_time_now() - m->heartbeat > CALDAV_MAINT_STUCK) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, m->s,
+                         "CalDAV store maintenance has been stuck for more "
+                         "than %d s; ending this child so a fresh one "
+                         "takes over",
+                         (int)apr_time_sec(CALDAV_MAINT_STUCK));
+            _exit(1);
+        }
+    }
+    return NULL;
+}
+
+static apr_status_t caldav_maint_stop(void *data)
+{
+    caldav_maint_t *m = data;
+    apr_status_t rv;
+
+    m->stop = 1;
+    if (m->watchdog) {
+        apr_thread_join(&rv, m->watchdog);
+    }
+    if (m->thread) {
+        apr_thread_join(&rv, m->thread);
+    }
+    return APR_SUCCESS;
+}
+
+static void caldav_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    calstore_options_t opts;
+    caldav_maint_t *m;
+    apr_status_t rv;
+    int i;
+
+    calcore_log_set(caldav_log_cb, s, caldav_log_max(s));
+    caldav_store_options(s, &opts);
+    opts.create = 0;       /* the parent created it, as the right user */
+    caldav_stores = apr_hash_make(pchild);
+
+    for (i = 0; i < caldav_store_dirs->nelts; i++) {
+        const char *dir = APR_ARRAY_IDX(caldav_store_dirs, i, const char *);
+        calstore_t *st;
+        char buf[256];
+
+        rv = calstore_open(&st, dir, &opts, pchild);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                         "CalDAVStore %s: cannot open the store in this "
+                         "child: %s; its requests will get 503",
+                         dir, calstore_strerror(rv, buf, sizeof(buf)));
+            continue;
+        }
+        apr_hash_set(caldav_stores, dir, APR_HASH_KEY_STRING, st);
+    }
+    if (apr_hash_count(caldav_stores) == 0) {
+        return;
+    }
+
+    m = apr_pcalloc(pchild, sizeof(*m));
+    m->s = s;
+    m->heartbeat = apr_time_now();
+    rv = apr_thread_create(&m->thread, NULL, caldav_maint_main, m, pchild);
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_create(&m->watchdog, NULL, caldav_watchdog_main, m,
+                               pchild);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     "cannot start the CalDAV store maintenance threads");
+        caldav_maint_stop(m);
+        return;
+    }
+    /* A pre-cleanup: it runs before pchild's subpools (the thread's own
+     * pool among them) are destroyed and before the stores are closed. */
+    apr_pool_pre_cleanup_register(pchild, m, caldav_maint_stop);
+}
+
+calstore_t *caldav_store_for(const char *store_dir)
+{
+    if (caldav_stores == NULL || store_dir == NULL) {
+        return NULL;
+    }
+    return apr_hash_get(caldav_stores, store_dir, APR_HASH_KEY_STRING);
+}
+
+/* ---- request hooks beside mod_dav ----------------------------------- */
+
+static int caldav_is_ours(request_rec *r)
+{
+    const char *provider = dav_get_provider_name(r);
+
+    return provider != NULL && strcmp(provider, "caldav") == 0;
+}
+
+/* URLs under a caldav location are never files: give them a pseudo file
+ * name so no core hook stats or opens anything (the mod_dav_svn pattern).
+ * LAST, so mod_alias and friends still get their chance first. */
+static int caldav_translate_name(request_rec *r)
+{
+    if (!caldav_is_ours(r)) {
+        return DECLINED;
+    }
+    r->filename = apr_pstrcat(r->pool, "caldav:", r->uri, NULL);
+    apr_table_setn(r->notes, "caldav-no-storage", "1");
+    return OK;
+}
+
+/* Skip the directory walk, .htaccess lookups and stat() for our URLs. */
+static int caldav_map_to_storage(request_rec *r)
+{
+    if (apr_table_get(r->notes, "caldav-no-storage") == NULL) {
+        return DECLINED;
+    }
+    return OK;
+}
+
+/* Methods mod_dav does not answer the way a CalDAV server must.  Runs
+ * before mod_dav's handler; declines everything else. */
+static int caldav_handler(request_rec *r)
+{
+    if (!caldav_is_ours(r)) {
+        return DECLINED;
+    }
+
+    /* PROPFIND Depth: infinity on a collection: RFC 4918 9.1 wants a
+     * DAV:propfind-finite-depth precondition element; mod_dav would answer
+     * 403 with an HTML page. */
+    if (r->method_number == M_PROPFIND) {
+        const char *depth = apr_table_get(r->headers_in, "Depth");
+        dav_resource *res;
+        dav_error *err;
+
+        if (depth == NULL || strcasecmp(depth, "infinity") == 0) {
+            if ((err = dav_get_resource(r, 0, 0, &res)) != NULL) {
+                return dav_handle_err(r, err, NULL);
+            }
+            if (res->exists && res->collection) {
+                err = dav_new_error_tag(r->pool, HTTP_FORBIDDEN, 0, 0,
+                                        "PROPFIND with Depth: infinity is "
+                                        "not supported; use Depth: 1",
+                                        NULL, "propfind-finite-depth");
+                return dav_handle_err(r, err, NULL);
+            }
+        }
+    }
+    return DECLINED;
+}
+
+static void caldav_register_hooks(apr_pool_t *p)
+{
+    static const char * const succ_dav[] = { "mod_dav.c", NULL };
+    static const dav_provider provider = {
+        &caldav_hooks_repository,
+        &caldav_hooks_propdb,
+        NULL,                       /* locks: class 1 only */
+        NULL,                       /* vsn: never (see docs) */
+        NULL,                       /* binding */
+        NULL,                       /* search */
+        NULL                        /* ctx */
+    };
+
+    dav_register_provider(p, "caldav", &provider);
+    caldav_liveprops_register(p);
+
+    ap_hook_pre_config(caldav_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(caldav_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(caldav_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(caldav_translate_name, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_map_to_storage(caldav_map_to_storage, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_handler(caldav_handler, NULL, succ_dav, APR_HOOK_MIDDLE);
+}
+
+/* Everything is built with -fvisibility=hidden; httpd needs this symbol. */
+extern module AP_MODULE_DECLARE_DATA caldav_module
+    __attribute__((visibility("default")));
+
+AP_DECLARE_MODULE(caldav) = {
+    STANDARD20_MODULE_STUFF,
+    caldav_create_dir_conf,
+    caldav_merge_dir_conf,
+    caldav_create_server_conf,
+    caldav_merge_server_conf,
+    caldav_cmds,
+    caldav_register_hooks
+};

@@ -1,0 +1,292 @@
+/*
+ * calstore.h - the Berkeley DB repository of mod_caldav.
+ *
+ * A store is one directory holding one transactional Berkeley DB environment.
+ * It contains a single tree of nodes: collections and resources.  A node is
+ * addressed by a path relative to the tree's root ("" is the root, "a/b.ics"
+ * a member of collection "a"); paths use '/' between segments, carry no
+ * leading or trailing '/', and are already URL-decoded.  (One leading and one
+ * trailing '/' are tolerated; empty segments, "." and "..", and segments
+ * longer than 255 bytes are CALSTORE_EINVAL.)
+ *
+ * Every node has a stable 64-bit id that never changes while the node lives
+ * (MOVE keeps it), so dead properties and bodies, which are keyed by id, do
+ * not move when a collection is renamed.  The record layout is documented in
+ * docs/storage-format.md.
+ *
+ * Every mutating call below is exactly one Berkeley DB transaction, retried
+ * internally on deadlock: when it returns APR_SUCCESS the change is committed
+ * (durably, unless the store was opened with CALSTORE_DURABILITY_WRITE_NOSYNC),
+ * and when it returns anything else nothing was changed.
+ *
+ * Threads: a calstore_t is shared by all threads of a process; every call is
+ * thread-safe.  Processes: any number of processes may open the same store at
+ * once (httpd children, caldavctl); they must all use this API.
+ *
+ * No httpd header is included here, nor may one be: this layer is APR + libdb.
+ */
+#ifndef CALSTORE_H
+#define CALSTORE_H
+
+#include <apr_errno.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+/* ---- status codes ---------------------------------------------------- */
+
+/* Store-specific apr_status_t values.  Anything else returned by this API is
+ * an APR/errno code (e.g. APR_ENOMEM, EIO) or CALSTORE_EDB (a Berkeley DB
+ * failure, already logged with its BDB message). */
+#define CALSTORE_START        (APR_OS_START_USERERR + 3100)
+#define CALSTORE_ENOENT       (CALSTORE_START + 1)  /* node does not exist      */
+#define CALSTORE_EEXIST       (CALSTORE_START + 2)  /* node already exists      */
+#define CALSTORE_ENOPARENT    (CALSTORE_START + 3)  /* parent missing or not a
+                                                       collection (HTTP 409)   */
+#define CALSTORE_EISCOLL      (CALSTORE_START + 4)  /* is a collection, wanted
+                                                       a resource              */
+#define CALSTORE_ENOTCOLL     (CALSTORE_START + 5)  /* not a collection         */
+#define CALSTORE_ECHANGED     (CALSTORE_START + 6)  /* a calstore_cond_t did not
+                                                       hold at commit (412)    */
+#define CALSTORE_EBUSY        (CALSTORE_START + 7)  /* deadlock/lock timeout
+                                                       retries exhausted (503) */
+#define CALSTORE_EPANIC       (CALSTORE_START + 8)  /* environment needs
+                                                       recovery; retry later
+                                                       (503)                    */
+#define CALSTORE_EFORMAT      (CALSTORE_START + 9)  /* store written by an
+                                                       unknown format version  */
+#define CALSTORE_EDB          (CALSTORE_START + 10) /* other Berkeley DB error  */
+#define CALSTORE_EINVAL       (CALSTORE_START + 11) /* bad argument (bad path,
+                                                       copy into itself, ...)  */
+#define CALSTORE_ECORRUPT     (CALSTORE_START + 12) /* a record failed to decode */
+
+/* A static, human-readable text for any status this API returns (falls back
+ * to apr_strerror for others, using 'buf').  Cannot fail. */
+const char *calstore_strerror(apr_status_t rv, char *buf, apr_size_t bufsize);
+
+/* ---- opening --------------------------------------------------------- */
+
+typedef struct calstore_t calstore_t;
+typedef apr_uint64_t calstore_id_t;
+
+#define CALSTORE_ROOT_ID ((calstore_id_t)1)
+
+typedef enum {
+    CALSTORE_DURABILITY_SYNC = 0,        /* commit = log flushed to disk   */
+    CALSTORE_DURABILITY_WRITE_NOSYNC = 1 /* commit = log written to the OS:
+                                            survives process crashes, not
+                                            power loss                      */
+} calstore_durability_e;
+
+typedef struct calstore_options_t {
+    calstore_durability_e durability;
+    apr_size_t cache_bytes;        /* BDB cache; 0 = default (64 MB)         */
+    apr_interval_time_t lock_timeout; /* max wait for one lock; 0 = 2 s.
+                                      Berkeley DB ends longer waits only
+                                      when a lock detector runs, which
+                                      calstore_maintain() does: the real
+                                      bound is lock_timeout + the maintain
+                                      period (any process's)              */
+    int max_retries;               /* deadlock retries per call; 0 = 8       */
+    int create;                    /* create the directory/environment if
+                                      missing                                */
+} calstore_options_t;
+
+/* Fill 'opts' with the defaults (durable, 64 MB cache, 2 s lock timeout,
+ * 8 retries, create).  Cannot fail. */
+void calstore_options_default(calstore_options_t *opts);
+
+/* Run normal recovery on the store in 'dir' if any process that used it died
+ * (DB_REGISTER|DB_RECOVER), create it if missing and opts->create, upgrade
+ * nothing, then close it again.  Meant for a supervisor that runs before any
+ * user of the store starts (httpd's parent in post_config).  Returns
+ * CALSTORE_EFORMAT if the store has an unknown format version, and
+ * CALSTORE_EINVAL if this process has the store open.  Files are created
+ * mode 0600 and owned by the caller: run it as the user the store's users
+ * run as. */
+apr_status_t calstore_prepare(const char *dir, const calstore_options_t *opts,
+                              apr_pool_t *pool);
+
+/* Open the store in 'dir' for this process.  All handles are allocated from
+ * a sub-pool of 'pool' and closed when 'pool' is cleared or destroyed.
+ * Opening runs recovery when a registered process died.  Safe to call in any
+ * number of processes at once, but at most once per store per process
+ * (Berkeley DB's DB_REGISTER tracks processes, not handles): a second open
+ * of the same directory in one process is CALSTORE_EINVAL until the first
+ * is closed.  On failure *st is NULL and the reason was logged. */
+apr_status_t calstore_open(calstore_t **st, const char *dir,
+                           const calstore_options_t *opts, apr_pool_t *pool);
+
+/* Close every handle now (also done by the pool cleanup).  Callers must make
+ * sure no other thread is inside a calstore call. */
+void calstore_close(calstore_t *st);
+
+/* Periodic housekeeping, for one thread per process to call every second or
+ * so: detect dead processes (DB_ENV->failchk), end lock waits that exceeded
+ * their lock timeout, checkpoint when enough log was written, and, after
+ * CALSTORE_EPANIC was seen, reopen the environment once no thread is inside
+ * the store any more (the reopen runs recovery).  Returns APR_SUCCESS,
+ * CALSTORE_EPANIC while a reopen is pending, or APR_TIMEUP when threads have
+ * been stuck inside the store for longer than 'stuck_after' since the panic
+ * (the caller should then end the process: only that frees a thread blocked
+ * in BDB).  CALSTORE_EINVAL after calstore_close(). */
+apr_status_t calstore_maintain(calstore_t *st, apr_interval_time_t stuck_after);
+
+/* Are threads of this process stuck inside the store: panicked for longer
+ * than 'after' with calls still inside Berkeley DB?  Such threads wait on a
+ * mutex of a dead process and will never return; only ending the process
+ * frees them.  Takes no Berkeley DB lock or mutex (only the store's own APR
+ * mutex), so a watchdog thread can call it while every other thread is
+ * blocked in the library.  Cannot fail. */
+int calstore_stuck(calstore_t *st, apr_interval_time_t after);
+
+/* The directory the store lives in.  Cannot fail. */
+const char *calstore_dir(const calstore_t *st);
+
+/* ---- nodes ----------------------------------------------------------- */
+
+typedef enum {
+    CALSTORE_KIND_RESOURCE = 1,
+    CALSTORE_KIND_COLLECTION = 2
+} calstore_kind_e;
+
+typedef struct calstore_node_t {
+    calstore_id_t id;
+    calstore_id_t parent;       /* 0 for the root                            */
+    const char *name;           /* last path segment; "" for the root        */
+    calstore_kind_e kind;
+    apr_uint32_t flags;         /* reserved for later kinds (calendar, ...)  */
+    apr_time_t created;
+    apr_time_t modified;        /* last content change (resource) or member
+                                   change (collection)                       */
+    apr_uint64_t revision;      /* starts at 1; +1 on every content change of
+                                   a resource, every member add/remove/change
+                                   of a collection                           */
+    apr_off_t length;           /* body length; 0 for collections            */
+    const char *content_type;   /* as stored by PUT; NULL if none            */
+} calstore_node_t;
+
+/* Write the strong entity tag of 'node', with the quotes, into 'buf' (at
+ * least CALSTORE_ETAG_LEN bytes): "<id hex>-<revision hex>".  It changes on
+ * every content change and differs between distinct nodes.  Cannot fail. */
+#define CALSTORE_ETAG_LEN 40
+void calstore_etag(const calstore_node_t *node, char *buf);
+
+/* Look up the node at 'path'.  *node is allocated from 'pool'.  Returns
+ * CALSTORE_ENOENT when there is no such node (and sets *parent_exists, if not
+ * NULL, to 1 when the parent of 'path' exists and is a collection), or
+ * CALSTORE_EINVAL for a malformed path ("..", empty segments). */
+apr_status_t calstore_lookup(calstore_t *st, const char *path,
+                             calstore_node_t **node, int *parent_exists,
+                             apr_pool_t *pool);
+
+/* Call 'cb' for every member of the collection 'dir', in name order.  Members
+ * are read in batches and no Berkeley DB lock or cursor is held while 'cb'
+ * runs, so 'cb' may call back into the store.  'node' and everything 'cb'
+ * allocates from 'scratch' are valid only during that call ('scratch' is
+ * cleared between members).  A non-APR_SUCCESS return from 'cb' stops the
+ * iteration and is returned.  Members added or removed concurrently may or
+ * may not be seen.  CALSTORE_ENOENT if no node has id 'dir',
+ * CALSTORE_ENOTCOLL if it is a resource. */
+typedef apr_status_t calstore_list_cb(void *baton,
+                                      const calstore_node_t *node,
+                                      apr_pool_t *scratch);
+apr_status_t calstore_list(calstore_t *st, calstore_id_t dir,
+                           calstore_list_cb *cb, void *baton,
+                           apr_pool_t *pool);
+
+/* Read the whole body of resource 'id' into memory from 'pool'.  *data is
+ * followed by a NUL byte not counted in *len.  CALSTORE_ENOENT if no node
+ * has this id, CALSTORE_EISCOLL if it is a collection. */
+apr_status_t calstore_read(calstore_t *st, calstore_id_t id,
+                           const char **data, apr_size_t *len,
+                           apr_pool_t *pool);
+
+/* ---- writes ---------------------------------------------------------- */
+
+/* An optional condition checked inside the write transaction, so that a
+ * conditional request (If-Match, If-None-Match) is atomic with its write.
+ * 'id' == 0 means "the node must not exist"; otherwise the node at the path
+ * must have this id and revision.  A NULL condition means unconditional. */
+typedef struct calstore_cond_t {
+    calstore_id_t id;
+    apr_uint64_t revision;
+} calstore_cond_t;
+
+/* Create or replace the resource at 'path' with 'data'.  The parent must be
+ * an existing collection (else CALSTORE_ENOPARENT); 'path' must not be a
+ * collection (CALSTORE_EISCOLL).  Replacing keeps the id and dead properties
+ * and bumps the revision.  The parent's revision is bumped too.  On success
+ * *result (if not NULL) is the new node, from 'pool'; *created says whether
+ * it did not exist before.  A content type longer than 1024 bytes is
+ * CALSTORE_EINVAL; NULL or "" stores none. */
+apr_status_t calstore_put(calstore_t *st, const char *path,
+                          const char *content_type,
+                          const char *data, apr_size_t len,
+                          const calstore_cond_t *cond,
+                          calstore_node_t **result, int *created,
+                          apr_pool_t *pool);
+
+/* Create the collection 'path'.  CALSTORE_EEXIST if anything is there,
+ * CALSTORE_ENOPARENT if the parent is missing or not a collection. */
+apr_status_t calstore_mkcol(calstore_t *st, const char *path,
+                            calstore_node_t **result, apr_pool_t *pool);
+
+/* Delete the node at 'path' and, for a collection, everything below it
+ * (bodies and dead properties included).  The root cannot be deleted
+ * (CALSTORE_EINVAL).  CALSTORE_ENOENT if there is no such node, or
+ * CALSTORE_ECHANGED if there is none and 'cond' names a node. */
+apr_status_t calstore_delete(calstore_t *st, const char *path,
+                             const calstore_cond_t *cond, apr_pool_t *pool);
+
+/* Copy 'src' to 'dst' with its dead properties.  'depth' is 0 (a collection
+ * is copied without members) or -1 (infinity).  If 'dst' exists it is
+ * deleted first, in the same transaction, when 'overwrite' is set, else
+ * CALSTORE_EEXIST.  The copy gets new ids and starts at revision 1.  Copying
+ * anything onto or below itself, copying the root, replacing the root, and
+ * overwriting an ancestor of 'src' are CALSTORE_EINVAL; a missing 'src' is
+ * CALSTORE_ENOENT, a missing parent of 'dst' CALSTORE_ENOPARENT. */
+apr_status_t calstore_copy(calstore_t *st, const char *src, const char *dst,
+                           int depth, int overwrite,
+                           calstore_node_t **result, apr_pool_t *pool);
+
+/* Move 'src' to 'dst', keeping its id (so its properties and members follow
+ * without being rewritten) and its revision (so its entity tag).
+ * 'overwrite' and the error cases as for calstore_copy.  Both parents'
+ * revisions are bumped (once if they are the same collection). */
+apr_status_t calstore_move(calstore_t *st, const char *src, const char *dst,
+                           int overwrite, calstore_node_t **result,
+                           apr_pool_t *pool);
+
+/* ---- dead properties ------------------------------------------------- */
+
+/* A dead property is identified by (namespace URI, local name); the namespace
+ * is "" for properties in no namespace.  Its value is an opaque byte string
+ * chosen by the caller (mod_caldav stores the self-contained XML element). */
+typedef struct calstore_prop_t {
+    const char *ns;
+    const char *name;
+    const char *value;     /* NULL in a patch = remove                      */
+    apr_size_t len;
+} calstore_prop_t;
+
+/* Fetch one property of node 'id'.  CALSTORE_ENOENT if it is not set. */
+apr_status_t calstore_prop_get(calstore_t *st, calstore_id_t id,
+                               const char *ns, const char *name,
+                               const char **value, apr_size_t *len,
+                               apr_pool_t *pool);
+
+/* All properties of node 'id' (an array of calstore_prop_t), in key order. */
+apr_status_t calstore_prop_list(calstore_t *st, calstore_id_t id,
+                                apr_array_header_t **props, apr_pool_t *pool);
+
+/* Apply a batch of sets and removes (an array of calstore_prop_t; value NULL
+ * removes) to node 'id' in one transaction.  Removing a property that is
+ * not set is not an error.  CALSTORE_ENOENT if the node no longer exists;
+ * CALSTORE_EINVAL for a NULL namespace or an empty name.  Properties do
+ * not change the node's revision. */
+apr_status_t calstore_prop_patch(calstore_t *st, calstore_id_t id,
+                                 const apr_array_header_t *patch,
+                                 apr_pool_t *pool);
+
+#endif /* CALSTORE_H */

@@ -1,0 +1,106 @@
+/*
+ * calstore_private.h - internals shared by the files of repos/ (and the
+ * test-only hooks used by tests/unit/test_calstore.c).  Not for mod_caldav/.
+ */
+#ifndef CALSTORE_PRIVATE_H
+#define CALSTORE_PRIVATE_H
+
+#include <sys/types.h>
+
+#include <db.h>
+
+#include <apr_thread_mutex.h>
+
+#include "calstore.h"
+#include "calstore_schema.h"
+
+/* Internal status: the transaction hit a deadlock or a lock timeout and the
+ * whole transaction should be retried.  Never returned by the public API. */
+#define CALSTORE__RETRY  (CALSTORE_START + 99)   /* deadlock: retry now   */
+#define CALSTORE__MAX_TIMEOUTS 2
+#define CALSTORE__RETRY_TIMEOUT (CALSTORE_START + 98) /* a lock wait timed out */
+
+struct calstore_t {
+    apr_pool_t *pool;           /* sub-pool owning this handle               */
+    const char *dir;
+    calstore_options_t opts;
+    db_timeout_t lock_timeout;  /* opts.lock_timeout, clamped             */
+
+    /* Panic / reopen bookkeeping, all under 'mutex'. */
+    apr_thread_mutex_t *mutex;
+    int inside;                 /* threads currently inside a call           */
+    int panicked;               /* DB_RUNRECOVERY seen; handles must reopen  */
+    int reopening;              /* a maintain() call is reopening            */
+    int closed;                 /* calstore_close() was called               */
+    apr_time_t panic_since;
+
+    /* This process's claim on the directory (one handle per process). */
+    dev_t dev;
+    ino_t ino;
+    int claimed;
+
+    /* Berkeley DB handles; NULL while closed or after a failed reopen. */
+    DB_ENV *env;
+    DB *meta;
+    DB *nodes;
+    DB *byid;
+    DB *bodies;
+    DB *props;
+    DB_SEQUENCE *seq;
+};
+
+/* Map a Berkeley DB return code to a status: 0 -> APR_SUCCESS; deadlock and
+ * lock timeout -> CALSTORE__RETRY_TIMEOUT; DB_RUNRECOVERY -> marks the store
+ * panicked, CALSTORE_EPANIC; a positive errno -> that errno; anything else
+ * (DB_NOTFOUND included: callers handle it first) -> CALSTORE_EDB.  Failures
+ * are logged with 'what'. */
+apr_status_t calstore__db_status(calstore_t *st, int ret, const char *what);
+
+/* A unit of work run inside one transaction 'txn'.  Allocations that must
+ * survive go to the caller's pool (reached through 'baton'); 'scratch' is
+ * cleared between attempts.  Returns CALSTORE__RETRY (from
+ * calstore__db_status) to have the transaction retried. */
+typedef apr_status_t calstore__txn_fn(calstore_t *st, DB_TXN *txn,
+                                      void *baton, apr_pool_t *scratch);
+
+/* Enter the store, run 'fn' in a fresh transaction (DB_READ_COMMITTED when
+ * 'write' is 0), commit on APR_SUCCESS, abort otherwise, retry deadlocks up
+ * to opts.max_retries times with a jittered back-off, but lock-wait timeouts
+ * only CALSTORE__MAX_TIMEOUTS times (each costs a whole lock timeout; a
+ * request must fail with 503 in seconds, not hang), then CALSTORE_EBUSY;
+ * leave the store.  Returns CALSTORE_EPANIC at once while panicked. */
+apr_status_t calstore__run(calstore_t *st, int write, calstore__txn_fn *fn,
+                           void *baton, apr_pool_t *pool);
+
+/* Allocate a fresh node id (outside any transaction; ids are never reused,
+ * gaps are normal). */
+apr_status_t calstore__next_id(calstore_t *st, calstore_id_t *id);
+
+/* ---- test-only hooks (tests/unit/test_calstore.c) --------------------- */
+
+/* Record counts of meta, nodes, byid, bodies and props, in that order. */
+apr_status_t calstore__test_counts(calstore_t *st, apr_size_t counts[5]);
+
+/* Check the cross-database invariants (every node has its byid entry and
+ * vice versa, bodies exactly for resources with the recorded length, no
+ * orphan properties, every parent a collection).  CALSTORE_ECORRUPT (and a
+ * log message per problem) if one fails. */
+apr_status_t calstore__check(calstore_t *st, apr_pool_t *pool);
+
+/* Begin a transaction that write-locks the node at 'path' and its parent,
+ * and return without ending it (the caller is about to die). */
+apr_status_t calstore__test_hold(calstore_t *st, const char *path);
+
+/* Set the environment's panic flag, as a fatal BDB error would. */
+apr_status_t calstore__test_panic(calstore_t *st);
+
+/* Sleep this long in COPY/MOVE between locking the source's collection and
+ * the destination's (0 = never), to provoke deadlocks in tests. */
+extern apr_interval_time_t calstore__test_move_delay;
+
+/* Count this thread as inside the store (test_enter) / no longer (leave),
+ * to simulate a thread stuck in Berkeley DB. */
+apr_status_t calstore__test_enter(calstore_t *st);
+void calstore__test_leave(calstore_t *st);
+
+#endif /* CALSTORE_PRIVATE_H */
