@@ -1,0 +1,408 @@
+/*
+ * test_calcore_index.c - the attribute mapping record: what it holds for
+ * recurring, unbounded, untimed, floating and VFREEBUSY objects, the
+ * serialise -> parse round trip, and robustness of the parser against
+ * truncated, corrupted and foreign records.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "calcore.h"
+#include "tap.h"
+
+static apr_pool_t *pool;
+
+#define HEAD "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
+#define TAIL "END:VCALENDAR\r\n"
+
+static calcore_time_t utc(const char *s)
+{
+    calcore_time_t t = 0;
+
+    calcore_time_parse(s, &t);
+    return t;
+}
+
+static calcore_object_t *obj_of(const char *text)
+{
+    calcore_object_t *obj = NULL;
+    calcore_precond_e pc;
+    const char *why;
+
+    if (calcore_object_parse(&obj, &pc, &why, text, strlen(text), NULL,
+                             pool) != APR_SUCCESS) {
+        diag("test object rejected: %s", why);
+    }
+    return obj;
+}
+
+static calcore_index_t *index_of(const char *text, calcore_index_opts_t *o)
+{
+    calcore_object_t *obj = obj_of(text);
+    calcore_index_t *idx = NULL;
+
+    if (obj) {
+        calcore_index_build(&idx, obj, o, pool);
+    }
+    return idx;
+}
+
+static const char *tstr(calcore_time_t t)
+{
+    char buf[CALCORE_TIME_STRLEN];
+
+    return apr_pstrdup(pool, calcore_time_format(t, buf));
+}
+
+static const calcore_index_inst_t *inst(const calcore_index_t *idx, int i)
+{
+    return &APR_ARRAY_IDX(idx->instances, i, calcore_index_inst_t);
+}
+
+static const calcore_attendee_t *att(const calcore_index_t *idx, int i)
+{
+    return &APR_ARRAY_IDX(idx->attendees, i, calcore_attendee_t);
+}
+
+/* Field-by-field equality of two records. */
+static int same_record(const calcore_index_t *a, const calcore_index_t *b)
+{
+    int i;
+
+    if (a->kind != b->kind || strcmp(a->uid, b->uid) != 0
+        || a->flags != b->flags || a->start != b->start || a->end != b->end
+        || a->status != b->status || a->transp != b->transp
+        || (a->organizer == NULL) != (b->organizer == NULL)
+        || (a->organizer && strcmp(a->organizer, b->organizer) != 0)
+        || a->max_attendees != b->max_attendees
+        || a->inst_from != b->inst_from || a->inst_until != b->inst_until
+        || a->attendees->nelts != b->attendees->nelts
+        || a->instances->nelts != b->instances->nelts) {
+        return 0;
+    }
+    for (i = 0; i < a->attendees->nelts; i++) {
+        if (strcmp(att(a, i)->address, att(b, i)->address) != 0
+            || strcmp(att(a, i)->partstat, att(b, i)->partstat) != 0) {
+            return 0;
+        }
+    }
+    for (i = 0; i < a->instances->nelts; i++) {
+        const calcore_index_inst_t *x = inst(a, i), *y = inst(b, i);
+
+        if (x->start != y->start || x->end != y->end
+            || x->recurrence_id != y->recurrence_id || x->flags != y->flags
+            || x->rule != y->rule || x->status != y->status
+            || x->transp != y->transp || x->fbtype != y->fbtype) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const char rich[] = HEAD
+    "BEGIN:VEVENT\r\nUID:rich@example.com\r\nDTSTAMP:20240101T000000Z\r\n"
+    "DTSTART;TZID=Europe/Berlin:20240603T100000\r\n"
+    "DTEND;TZID=Europe/Berlin:20240603T110000\r\n"
+    "RRULE:FREQ=WEEKLY;COUNT=4\r\nSTATUS:CONFIRMED\r\nTRANSP:OPAQUE\r\n"
+    "ORGANIZER;CN=Boss:mailto:boss@example.com\r\n"
+    "ATTENDEE;PARTSTAT=ACCEPTED:mailto:a@example.com\r\n"
+    "ATTENDEE:mailto:b@example.com\r\n"
+    "ATTENDEE;PARTSTAT=X-MAYBE:mailto:c@example.com\r\n"
+    "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:r\r\nTRIGGER:-PT5M\r\n"
+    "END:VALARM\r\nEND:VEVENT\r\n"
+    "BEGIN:VEVENT\r\nUID:rich@example.com\r\nDTSTAMP:20240101T000000Z\r\n"
+    "RECURRENCE-ID;TZID=Europe/Berlin:20240610T100000\r\n"
+    "DTSTART;TZID=Europe/Berlin:20240610T100000\r\n"
+    "DTEND;TZID=Europe/Berlin:20240610T110000\r\n"
+    "STATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n"
+    "ATTENDEE;PARTSTAT=DECLINED:mailto:A@example.com\r\n"
+    "ATTENDEE;PARTSTAT=TENTATIVE:mailto:d@example.com\r\n"
+    "END:VEVENT\r\n" TAIL;
+
+static void test_rich(void)
+{
+    calcore_index_opts_t o;
+    calcore_index_t *idx;
+
+    memset(&o, 0, sizeof(o));
+    o.now = utc("20240601T000000Z");
+    idx = index_of(rich, &o);
+    if (!idx) {
+        ok(0, "rich object indexed");
+        return;
+    }
+    is_int(idx->kind, CALCORE_COMP_VEVENT, "kind");
+    is_str(idx->uid, "rich@example.com", "uid");
+    is_int(idx->flags, CALCORE_INDEX_RECURRING | CALCORE_INDEX_HAS_ALARMS,
+           "flags: recurring, alarms (bounded, not floating)");
+    is_str(tstr(idx->start), "20240603T080000Z", "span start");
+    is_str(tstr(idx->end), "20240624T090000Z", "span end");
+    is_int(idx->status, CALCORE_STATUS_CONFIRMED, "master STATUS");
+    is_int(idx->transp, CALCORE_TRANSP_OPAQUE, "master TRANSP");
+    is_str(idx->organizer, "mailto:boss@example.com", "ORGANIZER");
+    is_int(idx->attendees->nelts, 4, "4 distinct attendees");
+    is_str(att(idx, 0)->address, "mailto:a@example.com", "attendee 1");
+    is_str(att(idx, 0)->partstat, "ACCEPTED",
+           "... PARTSTAT from the master");
+    is_str(att(idx, 1)->partstat, "NEEDS-ACTION",
+           "missing PARTSTAT = NEEDS-ACTION");
+    is_str(att(idx, 2)->partstat, "X-MAYBE", "X- PARTSTAT kept");
+    is_str(att(idx, 3)->address, "mailto:d@example.com",
+           "attendee only in the override");
+    is_str(att(idx, 3)->partstat, "TENTATIVE", "... with its PARTSTAT");
+    is_int(idx->max_attendees, 3, "at most 3 attendees per instance");
+    is_int(idx->instances->nelts, 4, "4 instances");
+    is_str(tstr(inst(idx, 1)->start), "20240610T080000Z",
+           "second instance is the override");
+    ok(inst(idx, 1)->flags & CALCORE_INST_OVERRIDE, "... flagged");
+    is_int(inst(idx, 1)->status, CALCORE_STATUS_CANCELLED,
+           "... its own STATUS");
+    is_int(inst(idx, 1)->transp, CALCORE_TRANSP_TRANSPARENT,
+           "... its own TRANSP");
+    is_int(inst(idx, 2)->status, CALCORE_STATUS_CONFIRMED,
+           "other instances keep the master's STATUS");
+    is_int(inst(idx, 0)->rule, CALCORE_TR_INTERVAL, "overlap rule stored");
+    is_int(idx->inst_from, utc("20240601T000000Z") - 366 * 86400,
+           "default window starts a year before now");
+    is_int(idx->inst_until, utc("20240601T000000Z") + 2 * 366 * 86400,
+           "... and ends two years after");
+    ok(calcore_index_covers(idx, utc("20240610T000000Z"),
+                            utc("20240611T000000Z")),
+       "the list covers a week in June 2024");
+    ok(calcore_index_may_overlap(idx, utc("20240610T080000Z"),
+                                 utc("20240610T083000Z")),
+       "overlaps the cancelled override's slot (status is the caller's "
+       "business)");
+    ok(!calcore_index_may_overlap(idx, utc("20240611T000000Z"),
+                                  utc("20240616T000000Z")),
+       "no instance between two weekly meetings");
+    ok(!calcore_index_may_overlap(idx, utc("20250101T000000Z"),
+                                  utc("20250102T000000Z")),
+       "nothing after the series");
+}
+
+static void test_round_trip(void)
+{
+    static const char *const texts[] = {
+        rich,
+        HEAD "BEGIN:VEVENT\r\nUID:inf@example.com\r\n"
+        "DTSTAMP:20240101T000000Z\r\nDTSTART:20240101T100000\r\n"
+        "RRULE:FREQ=DAILY\r\nEND:VEVENT\r\n" TAIL,
+        HEAD "BEGIN:VJOURNAL\r\nUID:j@example.com\r\n"
+        "DTSTAMP:20240101T000000Z\r\nSUMMARY:x\r\nEND:VJOURNAL\r\n" TAIL,
+        HEAD "BEGIN:VTODO\r\nUID:t@example.com\r\n"
+        "DTSTAMP:20240101T000000Z\r\nEND:VTODO\r\n" TAIL,
+        HEAD "BEGIN:VFREEBUSY\r\nUID:fb@example.com\r\n"
+        "DTSTAMP:20240101T000000Z\r\n"
+        "FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:20240610T090000Z/PT1H\r\n"
+        "END:VFREEBUSY\r\n" TAIL,
+        NULL
+    };
+    int i;
+
+    for (i = 0; texts[i]; i++) {
+        calcore_index_opts_t o;
+        calcore_index_t *idx, *back = NULL;
+        unsigned char *buf, *buf2;
+        apr_size_t len, len2;
+
+        memset(&o, 0, sizeof(o));
+        o.now = utc("20240601T000000Z");
+        o.max_instances = 50;
+        idx = index_of(texts[i], &o);
+        if (!idx) {
+            ok(0, "record %d built", i);
+            continue;
+        }
+        calcore_index_serialize(idx, &buf, &len, pool);
+        ok(len > 48 && memcmp(buf, "CCIX\x01", 5) == 0,
+           "record %d: %" APR_SIZE_T_FMT " bytes, magic and version", i,
+           len);
+        is_int(calcore_index_parse(&back, buf, len, pool), APR_SUCCESS,
+               "record %d parses", i);
+        ok(back && same_record(idx, back), "record %d: every field survives",
+           i);
+        if (back) {
+            calcore_index_serialize(back, &buf2, &len2, pool);
+            ok(len2 == len && memcmp(buf, buf2, len) == 0,
+               "record %d: re-serialised byte for byte", i);
+        }
+    }
+}
+
+static void test_special(void)
+{
+    calcore_index_opts_t o;
+    calcore_index_t *idx;
+    icaltimezone *ny = calcore_tz_system("America/New_York");
+
+    memset(&o, 0, sizeof(o));
+    o.now = utc("20240601T000000Z");
+    idx = index_of(HEAD "BEGIN:VEVENT\r\nUID:inf@example.com\r\n"
+                   "DTSTAMP:20240101T000000Z\r\n"
+                   "DTSTART;VALUE=DATE:20240101\r\nRRULE:FREQ=DAILY\r\n"
+                   "END:VEVENT\r\n" TAIL, &o);
+    is_int(idx->flags, CALCORE_INDEX_RECURRING | CALCORE_INDEX_UNBOUNDED
+                       | CALCORE_INDEX_PAST_HORIZON | CALCORE_INDEX_FLOATING,
+           "unbounded all-day: UNBOUNDED, PAST_HORIZON, FLOATING");
+    is_int(idx->end, CALCORE_TIME_MAX, "span end is CALCORE_TIME_MAX");
+    is_int(idx->instances->nelts, 366 + 365 + 153,
+           "instances from 1 Jan 2024 (inside the window) to 3 Jun 2026 "
+           "(now + 2 * 366 days)");
+    is_int(idx->inst_until, o.now + 2 * 366 * 86400, "until the horizon");
+    ok(calcore_index_may_overlap(idx, utc("20300101T000000Z"),
+                                 utc("20300102T000000Z")),
+       "beyond the horizon the span answers yes");
+    ok(!calcore_index_covers(idx, utc("20300101T000000Z"),
+                             utc("20300102T000000Z")),
+       "... and the list does not cover it");
+
+    o.max_instances = 10;
+    idx = index_of(HEAD "BEGIN:VEVENT\r\nUID:tr@example.com\r\n"
+                   "DTSTAMP:20240101T000000Z\r\n"
+                   "DTSTART:20240601T100000Z\r\nRRULE:FREQ=DAILY\r\n"
+                   "END:VEVENT\r\n" TAIL, &o);
+    ok(idx->flags & CALCORE_INDEX_TRUNCATED, "10 of many: TRUNCATED");
+    is_int(idx->instances->nelts, 10, "10 instances kept");
+    is_str(tstr(idx->inst_until), "20240611T100000Z",
+           "the list is complete until the 11th instance");
+    ok(!calcore_index_covers(idx, utc("20240611T000000Z"),
+                             utc("20240612T000000Z")),
+       "a day after the list is not covered");
+
+    memset(&o, 0, sizeof(o));
+    o.now = utc("20240601T000000Z");
+    o.floating = ny;
+    idx = index_of(HEAD "BEGIN:VEVENT\r\nUID:fl@example.com\r\n"
+                   "DTSTAMP:20240101T000000Z\r\nDTSTART:20240610T090000\r\n"
+                   "END:VEVENT\r\n" TAIL, &o);
+    is_str(tstr(idx->start), "20240610T130000Z",
+           "floating time read in the calendar's zone");
+    ok(idx->flags & CALCORE_INDEX_FLOATING, "FLOATING flag");
+    ok(calcore_index_may_overlap(idx, utc("20240610T090000Z"),
+                                 utc("20240610T093000Z")),
+       "a floating record is widened for queries in other zones");
+
+    idx = index_of(HEAD "BEGIN:VJOURNAL\r\nUID:j@example.com\r\n"
+                   "DTSTAMP:20240101T000000Z\r\nEND:VJOURNAL\r\n" TAIL, &o);
+    ok(idx->flags & CALCORE_INDEX_EMPTY, "VJOURNAL without DTSTART: EMPTY");
+    ok(!calcore_index_may_overlap(idx, CALCORE_TIME_MIN, CALCORE_TIME_MAX),
+       "... never overlaps");
+
+    idx = index_of(HEAD "BEGIN:VTODO\r\nUID:t@example.com\r\n"
+                   "DTSTAMP:20240101T000000Z\r\nEND:VTODO\r\n" TAIL, &o);
+    ok(idx->start == CALCORE_TIME_MIN && idx->end == CALCORE_TIME_MAX,
+       "VTODO without dates spans all time");
+    ok(calcore_index_may_overlap(idx, utc("19000101T000000Z"),
+                                 utc("19000102T000000Z")),
+       "... and overlaps anything");
+
+    idx = index_of(HEAD "BEGIN:VFREEBUSY\r\nUID:fb@example.com\r\n"
+                   "DTSTAMP:20240101T000000Z\r\n"
+                   "FREEBUSY;FBTYPE=BUSY-TENTATIVE:20240610T090000Z/PT1H,"
+                   "20240611T090000Z/20240611T093000Z\r\n"
+                   "FREEBUSY:20240612T090000Z/PT2H\r\n"
+                   "END:VFREEBUSY\r\n" TAIL, &o);
+    is_int(idx->instances->nelts, 3, "VFREEBUSY: one entry per period");
+    is_int(inst(idx, 0)->fbtype, CALCORE_FB_BUSY_TENTATIVE, "FBTYPE kept");
+    is_str(tstr(inst(idx, 1)->end), "20240611T093000Z", "period end");
+    is_int(inst(idx, 2)->fbtype, CALCORE_FB_BUSY, "default FBTYPE is BUSY");
+    is_str(tstr(idx->start), "20240610T090000Z", "span = hull of periods");
+    is_str(tstr(idx->end), "20240612T110000Z", "... end");
+}
+
+static void test_corruption(void)
+{
+    calcore_index_opts_t o;
+    calcore_index_t *idx, *back;
+    unsigned char *buf, *bad;
+    apr_size_t len, n;
+    int all_truncations_fail = 1, fuzz_ok = 1, i;
+
+    memset(&o, 0, sizeof(o));
+    o.now = utc("20240601T000000Z");
+    idx = index_of(rich, &o);
+    calcore_index_serialize(idx, &buf, &len, pool);
+    bad = apr_palloc(pool, len + 1);
+
+    for (n = 0; n < len; n++) {
+        if (calcore_index_parse(&back, buf, n, pool) == APR_SUCCESS
+            || back != NULL) {
+            all_truncations_fail = 0;
+            diag("truncated to %" APR_SIZE_T_FMT " bytes: accepted", n);
+        }
+    }
+    ok(all_truncations_fail, "every truncation (0..%" APR_SIZE_T_FMT
+       " bytes) is refused", len - 1);
+
+    memcpy(bad, buf, len);
+    bad[len] = 0;
+    is_int(calcore_index_parse(&back, bad, len + 1, pool), CALCORE_ECORRUPT,
+           "a trailing byte is refused");
+    memcpy(bad, buf, len);
+    bad[0] = 'X';
+    is_int(calcore_index_parse(&back, bad, len, pool), CALCORE_ECORRUPT,
+           "bad magic");
+    memcpy(bad, buf, len);
+    bad[4] = 2;
+    is_int(calcore_index_parse(&back, bad, len, pool), CALCORE_EVERSION,
+           "another version");
+    memcpy(bad, buf, len);
+    bad[5] = 99;
+    is_int(calcore_index_parse(&back, bad, len, pool), CALCORE_ECORRUPT,
+           "unknown component kind");
+    memcpy(bad, buf, len);
+    bad[12] = 0x7f;             /* span start far beyond the range */
+    is_int(calcore_index_parse(&back, bad, len, pool), CALCORE_ECORRUPT,
+           "time out of range");
+    /* the attendee count follows uid and organizer */
+    {
+        apr_size_t off = 48 + 4 + strlen(idx->uid) + 4
+                         + strlen(idx->organizer);
+
+        memcpy(bad, buf, len);
+        bad[off] = 0xff;
+        bad[off + 1] = 0xff;
+        is_int(calcore_index_parse(&back, bad, len, pool), CALCORE_ECORRUPT,
+               "an attendee count larger than the data");
+    }
+    /* flip every byte in turn: never a crash, never an out-of-range time */
+    for (n = 0; n < len; n++) {
+        for (i = 0; i < 2; i++) {
+            memcpy(bad, buf, len);
+            bad[n] ^= i ? 0x80 : 0xff;
+            if (calcore_index_parse(&back, bad, len, pool) == APR_SUCCESS
+                && (back->start < CALCORE_TIME_MIN
+                    || back->end > CALCORE_TIME_MAX)) {
+                fuzz_ok = 0;
+            }
+        }
+    }
+    ok(fuzz_ok, "%" APR_SIZE_T_FMT " single-byte corruptions parsed safely",
+       2 * len);
+    is_int(calcore_index_parse(&back, NULL, 0, pool), CALCORE_ECORRUPT,
+           "NULL buffer");
+}
+
+int main(void)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    if (calcore_init(pool) != APR_SUCCESS) {
+        ok(0, "calcore_init");
+        return done_testing();
+    }
+
+    test_rich();
+    test_round_trip();
+    test_special();
+    test_corruption();
+
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return done_testing();
+}
