@@ -62,7 +62,10 @@ dav_error *caldav_store_error(request_rec *r, apr_status_t rv,
         break;
     default:                 status = HTTP_INTERNAL_SERVER_ERROR; break;
     }
-    return dav_new_error(r->pool, status, 0, rv,
+    /* our own codes mean nothing to apr_strerror(): the text says it all */
+    return dav_new_error(r->pool, status, 0,
+                         rv >= CALSTORE_START && rv < CALSTORE_START + 100
+                         ? 0 : rv,
                          apr_psprintf(r->pool, "%s: %s", what, why));
 }
 
