@@ -10,9 +10,11 @@
  *
  * Writes: mod_dav validates every property of a PROPPATCH, executes them
  * one by one and, if any failed, rolls all of them back.  We collect the
- * sets and removes in memory and apply them in ONE transaction when the
- * propdb is closed, unless a rollback was requested: all-or-nothing without
- * holding Berkeley DB locks while mod_dav works.
+ * sets and removes in memory and apply them in ONE transaction, unless a
+ * rollback was requested: all-or-nothing without holding Berkeley DB locks
+ * while mod_dav works.  Our PROPPATCH handler (caldav_methods.c) commits
+ * through caldav_propdb_commit() before it answers; close() commits what is
+ * left for any other caller, which can only log a failure.
  *
  * DAV:getcontenttype is a live property of ours; for allprop we list it in
  * the property iteration too, so mod_dav does not run a sub-request per
@@ -25,6 +27,8 @@
 
 /* mod_dav bounds nothing here: keep a PROPPATCH from growing without end */
 #define CALDAV_MAX_PROPS_PER_RESOURCE 1000
+
+#define CALDAV_RW_PROPDB_KEY "caldav-rw-propdb"
 
 struct dav_namespace_map {
     const apr_array_header_t *namespaces;
@@ -96,7 +100,34 @@ static dav_error *caldav_db_open(apr_pool_t *p, const dav_resource *resource,
     db->st = resource->info->st;
     db->id = resource->info->node->id;
     db->ro = ro;
+    if (!ro) {
+        /* for caldav_propdb_commit() */
+        apr_pool_userdata_setn(db, CALDAV_RW_PROPDB_KEY, NULL,
+                               resource->info->r->pool);
+    }
     *pdb = db;
+    return NULL;
+}
+
+dav_error *caldav_propdb_commit(request_rec *r)
+{
+    void *data = NULL;
+    dav_db *db;
+    apr_status_t rv;
+
+    apr_pool_userdata_get(&data, CALDAV_RW_PROPDB_KEY, r->pool);
+    db = data;
+    if (db == NULL || db->discard || db->patch == NULL
+        || db->patch->nelts == 0) {
+        return NULL;
+    }
+    rv = calstore_prop_patch(db->st, db->id, db->patch, db->pool);
+    db->patch = NULL;               /* consumed: close() has nothing left */
+    if (rv != APR_SUCCESS) {
+        db->discard = 1;
+        return caldav_store_error(r, rv, "Could not store the properties "
+                                  "(nothing was changed)");
+    }
     return NULL;
 }
 

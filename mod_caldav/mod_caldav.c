@@ -566,6 +566,10 @@ static int caldav_handler(request_rec *r)
         return DECLINED;
     }
 
+    if (r->method_number == M_PROPPATCH) {
+        return caldav_method_proppatch(r);
+    }
+
     /* PROPFIND Depth: infinity on a collection: RFC 4918 9.1 wants a
      * DAV:propfind-finite-depth precondition element; mod_dav would answer
      * 403 with an HTML page. */

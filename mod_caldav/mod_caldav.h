@@ -86,6 +86,17 @@ void caldav_format_rfc1123(apr_time_t t, char *buf);
 
 extern const dav_hooks_propdb caldav_hooks_propdb;
 
+/* Apply, in one transaction, the dead-property changes collected by the
+ * writable propdb opened for request 'r' (if any), now.  Returns NULL on
+ * success or when there is nothing to apply; on failure nothing was
+ * changed and the error carries the status to answer (500/503). */
+dav_error *caldav_propdb_commit(request_rec *r);
+
+/* ---- caldav_methods.c ---- */
+
+/* PROPPATCH with the commit before the response (see the file). */
+int caldav_method_proppatch(request_rec *r);
+
 /* ---- caldav_liveprops.c ---- */
 
 /* Register the live-property group and the hooks that serve it. */
