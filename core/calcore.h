@@ -22,6 +22,9 @@
 #include "calcore_object.h"
 #include "calcore_expand.h"
 #include "calcore_index.h"
+#include "calcore_filter.h"
+#include "calcore_caldata.h"
+#include "calcore_freebusy.h"
 
 /* Once-per-process initialisation.  Call it single-threaded, before any
  * thread that uses calcore exists (httpd: post_config in the parent, so

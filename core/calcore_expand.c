@@ -175,8 +175,18 @@ typedef struct {
     apr_int64_t rid_day;
 } cinfo_t;
 
+/* The recurrence set being expanded: a whole object, or a group of
+ * sub-components (calcore_expand_components). */
 typedef struct {
-    const calcore_object_t *obj;
+    const calcore_tzset_t *tzset;
+    const apr_array_header_t *comps;   /* icalcomponent *, master included */
+    icalcomponent *master;             /* no RECURRENCE-ID, or NULL        */
+    int recurring;
+    const char *uid;                   /* for log messages                 */
+} xset_t;
+
+typedef struct {
+    const char *uid;
     const calcore_tzset_t *tzset;
     const icaltimezone *floating;
     apr_pool_t *pool;
@@ -317,17 +327,18 @@ static void prepare(const xctx_t *x, icalcomponent *c, cinfo_t *ci)
 
     switch (k) {
     case ICAL_VEVENT_COMPONENT:
+    case ICAL_XAVAILABLE_COMPONENT:   /* AVAILABLE (RFC 7953): as VEVENT */
     case ICAL_VJOURNAL_COMPONENT:
         if (!ci->has_start) {
             ci->none = 1;
             break;
         }
-        if (k == ICAL_VEVENT_COMPONENT
+        if (k != ICAL_VJOURNAL_COMPONENT
             && (p = icalcomponent_get_first_property(c,
                                                      ICAL_DTEND_PROPERTY))) {
             set_end(x, ci, p);
         }
-        else if (k == ICAL_VEVENT_COMPONENT
+        else if (k != ICAL_VJOURNAL_COMPONENT
                  && (p = icalcomponent_get_first_property(
                              c, ICAL_DURATION_PROPERTY))) {
             set_duration(ci, icalproperty_get_duration(p));
@@ -387,16 +398,18 @@ static void prepare(const xctx_t *x, icalcomponent *c, cinfo_t *ci)
         break;
 
     case ICAL_VFREEBUSY_COMPONENT:
+        /* RFC 4791 9.9: DTSTART and DTEND both present -> that interval;
+         * otherwise the FREEBUSY periods (their hull here; the filter
+         * tests each period). */
         ci->rule_pos = CALCORE_TR_CLOSED_END;
         ci->rule_zero = CALCORE_TR_CLOSED;
-        if (ci->has_start) {
-            if ((p = icalcomponent_get_first_property(c,
-                                                      ICAL_DTEND_PROPERTY))) {
-                set_end(x, ci, p);
-            }
+        if (ci->has_start
+            && (p = icalcomponent_get_first_property(c,
+                                                     ICAL_DTEND_PROPERTY))) {
+            set_end(x, ci, p);
             break;
         }
-        /* No DTSTART: the hull of the FREEBUSY periods. */
+        ci->has_start = 0;
         ci->fixed = 1;
         ci->fstart = CALCORE_TIME_MAX;
         ci->fend = CALCORE_TIME_MIN;
@@ -817,7 +830,7 @@ static void run_rule(xctx_t *x, icalproperty *p, apr_array_header_t *exr,
     if (!it) {
         calcore_log(CALCORE_LOG_DEBUG, APR_SUCCESS, "libical refused a "
                     "recurrence rule of UID %s",
-                    calcore_object_uid(x->obj));
+                    x->uid ? x->uid : "?");
         return;
     }
     lo = x->span_mode ? CALCORE_TIME_MIN
@@ -881,16 +894,16 @@ static void run_rule(xctx_t *x, icalproperty *p, apr_array_header_t *exr,
 }
 
 /* Load master facts, overrides and exclusions into x. */
-static void setup(xctx_t *x, const calcore_object_t *obj,
+static void setup(xctx_t *x, const xset_t *set,
                   const calcore_expand_opts_t *opts, apr_pool_t *pool)
 {
-    const apr_array_header_t *comps = calcore_object_components(obj);
-    icalcomponent *mc = calcore_object_master(obj);
+    const apr_array_header_t *comps = set->comps;
+    icalcomponent *mc = set->master;
     int i;
 
     memset(x, 0, sizeof(*x));
-    x->obj = obj;
-    x->tzset = calcore_object_tzset(obj);
+    x->uid = set->uid;
+    x->tzset = set->tzset;
     x->floating = opts ? opts->floating : NULL;
     x->pool = pool;
     x->max_inst = opts && opts->max_instances ? opts->max_instances
@@ -914,7 +927,7 @@ static void setup(xctx_t *x, const calcore_object_t *obj,
     if (mc) {
         x->master = apr_palloc(pool, sizeof(cinfo_t));
         prepare(x, mc, x->master);
-        x->master_recurring = calcore_object_is_recurring(obj);
+        x->master_recurring = set->recurring;
     }
     x->ovs = apr_palloc(pool, sizeof(cinfo_t) * comps->nelts);
     for (i = 0; i < comps->nelts; i++) {
@@ -1173,12 +1186,21 @@ static apr_status_t report(xctx_t *x, calcore_instance_cb *cb, void *baton,
     return rv;
 }
 
-apr_status_t calcore_expand(const calcore_object_t *obj,
-                            calcore_time_t start, calcore_time_t end,
-                            const calcore_expand_opts_t *opts,
-                            calcore_instance_cb *cb, void *baton,
-                            calcore_expand_result_t *res,
-                            apr_pool_t *scratch)
+static void object_set(xset_t *set, const calcore_object_t *obj)
+{
+    set->tzset = calcore_object_tzset(obj);
+    set->comps = calcore_object_components(obj);
+    set->master = calcore_object_master(obj);
+    set->recurring = calcore_object_is_recurring(obj);
+    set->uid = calcore_object_uid(obj);
+}
+
+static apr_status_t expand_set(const xset_t *set, calcore_time_t start,
+                               calcore_time_t end,
+                               const calcore_expand_opts_t *opts,
+                               calcore_instance_cb *cb, void *baton,
+                               calcore_expand_result_t *res,
+                               apr_pool_t *scratch)
 {
     xctx_t x;
 
@@ -1189,7 +1211,7 @@ apr_status_t calcore_expand(const calcore_object_t *obj,
     if (start > end) {
         return APR_EINVAL;
     }
-    setup(&x, obj, opts, scratch);
+    setup(&x, set, opts, scratch);
     x.ws = start;
     x.we = end;
     x.complete_until = end;
@@ -1198,13 +1220,66 @@ apr_status_t calcore_expand(const calcore_object_t *obj,
     return report(&x, cb, baton, res);
 }
 
+apr_status_t calcore_expand(const calcore_object_t *obj,
+                            calcore_time_t start, calcore_time_t end,
+                            const calcore_expand_opts_t *opts,
+                            calcore_instance_cb *cb, void *baton,
+                            calcore_expand_result_t *res,
+                            apr_pool_t *scratch)
+{
+    xset_t set;
+
+    object_set(&set, obj);
+    return expand_set(&set, start, end, opts, cb, baton, res, scratch);
+}
+
+apr_status_t calcore_expand_components(const apr_array_header_t *comps,
+                                       const calcore_tzset_t *tzset,
+                                       calcore_time_t start,
+                                       calcore_time_t end,
+                                       const calcore_expand_opts_t *opts,
+                                       calcore_instance_cb *cb, void *baton,
+                                       calcore_expand_result_t *res,
+                                       apr_pool_t *scratch)
+{
+    xset_t set;
+    int i;
+
+    memset(&set, 0, sizeof(set));
+    set.tzset = tzset;
+    set.comps = comps;
+    for (i = 0; i < comps->nelts; i++) {
+        icalcomponent *c = APR_ARRAY_IDX(comps, i, icalcomponent *);
+
+        if (icalcomponent_get_first_property(c, ICAL_RECURRENCEID_PROPERTY)) {
+            set.recurring = 1;
+        }
+        else if (!set.master) {
+            set.master = c;
+        }
+        if (icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY)
+            || icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY)) {
+            set.recurring = 1;
+        }
+        if (!set.uid) {
+            icalproperty *u = icalcomponent_get_first_property(
+                                  c, ICAL_UID_PROPERTY);
+
+            set.uid = u ? icalproperty_get_uid(u) : NULL;
+        }
+    }
+    return expand_set(&set, start, end, opts, cb, baton, res, scratch);
+}
+
 apr_status_t calcore_expand_span(const calcore_object_t *obj,
                                  const calcore_expand_opts_t *opts,
                                  calcore_span_t *span, apr_pool_t *scratch)
 {
     xctx_t x;
+    xset_t set;
 
-    setup(&x, obj, opts, scratch);
+    object_set(&set, obj);
+    setup(&x, &set, opts, scratch);
     x.span_mode = 1;
     x.ws = CALCORE_TIME_MIN;
     x.we = CALCORE_TIME_MAX;

@@ -48,8 +48,9 @@
 typedef enum {
     CALCORE_TR_INTERVAL = 0,  /* start < qe && end > qs: VEVENT with a
                                  duration, VTODO DTSTART<DUE, DATE
-                                 VJOURNAL, VAVAILABILITY, the hull of
-                                 VFREEBUSY periods                     */
+                                 VJOURNAL, VAVAILABILITY, AVAILABLE,
+                                 the hull of the FREEBUSY periods of a
+                                 VFREEBUSY without DTSTART+DTEND       */
     CALCORE_TR_POINT,         /* qs <= start && start < qe: zero-length
                                  VEVENT, DATE-TIME VJOURNAL, VTODO with
                                  DTSTART only                          */
@@ -132,6 +133,24 @@ apr_status_t calcore_expand(const calcore_object_t *obj,
                             calcore_instance_cb *cb, void *baton,
                             calcore_expand_result_t *res,
                             apr_pool_t *scratch);
+
+/* calcore_expand() for a recurrence set that is not a whole object: the
+ * AVAILABLE sub-components of a VAVAILABILITY (RFC 7953), grouped by UID
+ * by the caller.  'comps' (icalcomponent *) are the members: the first one
+ * without RECURRENCE-ID is the master, those with one override its
+ * instances, exactly as for an object.  AVAILABLE is read like VEVENT
+ * (DTSTART, DTEND or DURATION; INTERVAL/POINT overlap).  TZIDs resolve
+ * through 'tzset' (may be NULL: system zones only).  The components must
+ * not be iterated by the caller during the call (see above).  Same
+ * results, limits and failure modes as calcore_expand(). */
+apr_status_t calcore_expand_components(const apr_array_header_t *comps,
+                                       const calcore_tzset_t *tzset,
+                                       calcore_time_t start,
+                                       calcore_time_t end,
+                                       const calcore_expand_opts_t *opts,
+                                       calcore_instance_cb *cb, void *baton,
+                                       calcore_expand_result_t *res,
+                                       apr_pool_t *scratch);
 
 /* The time covered by the whole recurrence set. */
 typedef struct calcore_span_t {

@@ -373,7 +373,10 @@ int calcore_index_may_overlap(const calcore_index_t *idx, calcore_time_t qs,
     if (idx->flags & CALCORE_INDEX_EMPTY) {
         return 0;
     }
+    /* A VFREEBUSY's list holds its FREEBUSY periods, but with DTSTART and
+     * DTEND it overlaps by those (RFC 4791 9.9): only the span is safe. */
     if (!(idx->flags & CALCORE_INDEX_FLOATING)
+        && idx->kind != CALCORE_COMP_VFREEBUSY
         && calcore_index_covers(idx, qs, qe)) {
         for (i = 0; i < idx->instances->nelts; i++) {
             const calcore_index_inst_t *r =

@@ -153,8 +153,10 @@ int calcore_index_covers(const calcore_index_t *idx, calcore_time_t qs,
                          calcore_time_t qe);
 
 /* Might the object overlap [qs, qe)?  Uses the instance list when it covers
- * the range, else the span.  A pre-filter: may say yes wrongly, never no
- * wrongly (for the floating zone the record was built with). */
+ * the range, else the span; always the span for a VFREEBUSY (its list holds
+ * the FREEBUSY periods, but DTSTART/DTEND decide when both are present,
+ * RFC 4791 9.9).  A pre-filter: may say yes wrongly, never no wrongly (for
+ * the floating zone the record was built with). */
 int calcore_index_may_overlap(const calcore_index_t *idx, calcore_time_t qs,
                               calcore_time_t qe);
 

@@ -930,7 +930,11 @@ static apr_status_t check_limits(vctx_t *v, const calcore_limits_t *l)
                                         : CALCORE_MAX_INSTANCES_HARD;
     apr_pool_create(&scratch, v->pool);
     calcore_expand_span(o, &eo, &span, scratch);
-    if (!span.empty && l->min_date_time && span.start < l->min_date_time) {
+    /* The span is widened to what a time-range can match: an open end
+     * (CALCORE_TIME_MIN/MAX, e.g. a VTODO with only CREATED, or none) is no
+     * date of the object and cannot break a date limit. */
+    if (!span.empty && l->min_date_time && span.start != CALCORE_TIME_MIN
+        && span.start < l->min_date_time) {
         apr_pool_destroy(scratch);
         return fail(v, CALCORE_PRECOND_MIN_DATE_TIME,
                     "an instance starts at %s, before min-date-time %s",
@@ -938,15 +942,18 @@ static apr_status_t check_limits(vctx_t *v, const calcore_limits_t *l)
                     calcore_time_format(l->min_date_time, b2));
     }
     if (!span.empty && l->max_date_time
-        && (span.unbounded || span.truncated
-            ? span.start >= l->max_date_time
+        && (span.unbounded || span.truncated || span.end == CALCORE_TIME_MAX
+            ? span.start != CALCORE_TIME_MIN
+              && span.start >= l->max_date_time
             : span.end > l->max_date_time)) {
         apr_pool_destroy(scratch);
         return fail(v, CALCORE_PRECOND_MAX_DATE_TIME,
                     "an instance %s %s, after max-date-time %s",
-                    span.unbounded || span.truncated ? "starts at"
-                                                     : "ends at",
+                    span.unbounded || span.truncated
+                    || span.end == CALCORE_TIME_MAX ? "starts at"
+                                                    : "ends at",
                     calcore_time_format(span.unbounded || span.truncated
+                                        || span.end == CALCORE_TIME_MAX
                                         ? span.start : span.end, b1),
                     calcore_time_format(l->max_date_time, b2));
     }

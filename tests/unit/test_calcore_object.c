@@ -362,6 +362,12 @@ static void test_limits(void)
            "unbounded rule starting inside the range is fine");
     is_int(check_file("ok-event.ics", &l, NULL), CALCORE_PRECOND_NONE,
            "event inside the range");
+    /* open ends of a to-do's time-range span are no dates of the object */
+    is_int(check_file("limit-todo-created-only.ics", &l, &why),
+           CALCORE_PRECOND_NONE, "VTODO with only CREATED (inside the "
+           "range) is fine");
+    is_int(check_file("limit-todo-undated.ics", &l, &why),
+           CALCORE_PRECOND_NONE, "VTODO without any date is fine");
 
     memset(&l, 0, sizeof(l));
     l.max_instances = 10;
