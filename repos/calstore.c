@@ -479,7 +479,536 @@ static apr_status_t del_key(calstore_t *st, DB *db, DB_TXN *txn,
     return calstore__db_status(st, ret, what);
 }
 
-/* Remove what is keyed by node id 'id': byid entry, body, properties. */
+/* Fetch byid(id) into *parent / *name.  APR_SUCCESS, CALSTORE_ENOENT. */
+static apr_status_t get_byid(calstore_t *st, DB_TXN *txn, calstore_id_t id,
+                             calstore_id_t *parent, const char **name,
+                             apr_size_t *nlen, apr_pool_t *pool)
+{
+    unsigned char k[8];
+    DBT key, val;
+    apr_size_t size;
+    char *data;
+    int ret;
+
+    calstore_put_be64(k, id);
+    dbt_in(&key, k, 8);
+    dbt_malloc(&val);
+    ret = st->byid->get(st->byid, txn, &key, &val, 0);
+    if (ret == DB_NOTFOUND) {
+        return CALSTORE_ENOENT;
+    }
+    if (ret != 0) {
+        return calstore__db_status(st, ret, "reading byid");
+    }
+    size = val.size;
+    data = dbt_take(&val, pool);
+    if (size < 8) {
+        return corrupt("byid record", id);
+    }
+    *parent = calstore_get_be64((unsigned char *)data);
+    *name = data + 8;
+    *nlen = size - 8;
+    return APR_SUCCESS;
+}
+
+/* ---- calendar object records and their index entries -------------------- */
+
+/* A calendar object's indexed data, decoded (or prepared from a
+ * calstore_calinfo_t).  Spans are sorted by strictly increasing start. */
+typedef struct calobj_t {
+    apr_uint32_t comp;
+    unsigned flags;             /* CALSTORE_CALOBJ_BEFORE | _AFTER          */
+    apr_int64_t win_from;
+    apr_int64_t win_until;
+    const char *uid;            /* uid_len bytes, NUL-terminated            */
+    apr_size_t uid_len;
+    const void *record;
+    apr_size_t record_len;
+    int nspans;
+    calstore_span_t *spans;
+} calobj_t;
+
+static int time_ok(apr_int64_t t)
+{
+    return t >= -CALSTORE_TIME_LIMIT && t <= CALSTORE_TIME_LIMIT;
+}
+
+static apr_uint64_t span_dur(const calstore_span_t *sp)
+{
+    return (apr_uint64_t)sp->end - (apr_uint64_t)sp->start;
+}
+
+static int span_is_long(const calstore_span_t *sp)
+{
+    return span_dur(sp) > (apr_uint64_t)CALSTORE_LONG_INSTANCE;
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+    const calstore_span_t *x = a, *y = b;
+
+    if (x->start != y->start) {
+        return x->start < y->start ? -1 : 1;
+    }
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+static apr_size_t calobj_size(const calobj_t *co)
+{
+    return CALSTORE_CALOBJ_FIXED + co->uid_len + co->record_len
+           + 16 * (apr_size_t)co->nspans;
+}
+
+/* Validate 'cal' and turn it into 'co' (spans copied, sorted, merged). */
+static apr_status_t calobj_from_info(const calstore_calinfo_t *cal,
+                                     calobj_t *co, apr_pool_t *pool)
+{
+    const apr_array_header_t *in = cal->instances;
+    calstore_span_t *sp;
+    int i, n;
+
+    memset(co, 0, sizeof(*co));
+    if (cal->uid == NULL || cal->uid[0] == '\0'
+        || strlen(cal->uid) > CALSTORE_UID_MAX
+        || (cal->record == NULL && cal->record_len > 0)
+        || cal->record_len > 0x7FFFFFFFu
+        || !time_ok(cal->win_from) || !time_ok(cal->win_until)
+        || cal->win_from > cal->win_until
+        || (in != NULL && in->elt_size != sizeof(calstore_span_t))
+        || (in != NULL && in->nelts > 0x7FFFFFF)) {
+        return CALSTORE_EINVAL;
+    }
+    co->comp = cal->comp;
+    co->flags = (cal->before ? CALSTORE_CALOBJ_BEFORE : 0)
+                | (cal->after ? CALSTORE_CALOBJ_AFTER : 0);
+    co->win_from = cal->win_from;
+    co->win_until = cal->win_until;
+    co->uid = cal->uid;
+    co->uid_len = strlen(cal->uid);
+    co->record = cal->record_len ? cal->record : "";
+    co->record_len = cal->record_len;
+    n = in ? in->nelts : 0;
+    sp = apr_palloc(pool, (n ? n : 1) * sizeof(*sp));
+    for (i = 0; i < n; i++) {
+        sp[i] = APR_ARRAY_IDX(in, i, calstore_span_t);
+        if (!time_ok(sp[i].start) || !time_ok(sp[i].end)
+            || sp[i].end < sp[i].start) {
+            return CALSTORE_EINVAL;
+        }
+    }
+    qsort(sp, (apr_size_t)n, sizeof(*sp), span_cmp);
+    co->nspans = 0;
+    for (i = 0; i < n; i++) {
+        /* Sorted by (start, end): the last of equal starts has the latest
+         * end. */
+        if (co->nspans > 0 && sp[co->nspans - 1].start == sp[i].start) {
+            sp[co->nspans - 1].end = sp[i].end;
+        }
+        else {
+            sp[co->nspans++] = sp[i];
+        }
+    }
+    co->spans = sp;
+    if (calobj_size(co) > 0xFFFFFFFFu) {
+        return CALSTORE_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+static unsigned char *calobj_encode(const calobj_t *co, apr_size_t *size,
+                                    apr_pool_t *pool)
+{
+    apr_size_t len = calobj_size(co);
+    unsigned char *buf = apr_palloc(pool, len), *p;
+    int i;
+
+    buf[0] = CALSTORE_CALOBJ_REC_VERSION;
+    buf[1] = (unsigned char)co->flags;
+    calstore_put_be16(buf + 2, 0);
+    calstore_put_be32(buf + 4, co->comp);
+    calstore_put_be64(buf + 8, (apr_uint64_t)co->win_from);
+    calstore_put_be64(buf + 16, (apr_uint64_t)co->win_until);
+    calstore_put_be32(buf + 24, (apr_uint32_t)co->uid_len);
+    calstore_put_be32(buf + 28, (apr_uint32_t)co->record_len);
+    calstore_put_be32(buf + 32, (apr_uint32_t)co->nspans);
+    p = buf + CALSTORE_CALOBJ_FIXED;
+    memcpy(p, co->uid, co->uid_len);
+    p += co->uid_len;
+    if (co->record_len) {
+        memcpy(p, co->record, co->record_len);
+    }
+    p += co->record_len;
+    for (i = 0; i < co->nspans; i++, p += 16) {
+        calstore_put_be64(p, (apr_uint64_t)co->spans[i].start);
+        calstore_put_be64(p + 8, (apr_uint64_t)co->spans[i].end);
+    }
+    *size = len;
+    return buf;
+}
+
+/* Decode a record of 'len' bytes ('data' must stay alive: uid and record
+ * point into it; the uid is copied NUL-terminated). */
+static int calobj_decode(const void *data, apr_size_t len, calobj_t *co,
+                         apr_pool_t *pool)
+{
+    const unsigned char *buf = data, *p;
+    apr_uint64_t u, b, n;
+    int i;
+
+    if (len < CALSTORE_CALOBJ_FIXED || buf[0] != CALSTORE_CALOBJ_REC_VERSION
+        || (buf[1] & ~(CALSTORE_CALOBJ_BEFORE | CALSTORE_CALOBJ_AFTER))) {
+        return -1;
+    }
+    u = calstore_get_be32(buf + 24);
+    b = calstore_get_be32(buf + 28);
+    n = calstore_get_be32(buf + 32);
+    if (u == 0 || u > CALSTORE_UID_MAX || n > 0x7FFFFFF
+        || CALSTORE_CALOBJ_FIXED + u + b + 16 * n != len) {
+        return -1;
+    }
+    co->flags = buf[1];
+    co->comp = calstore_get_be32(buf + 4);
+    co->win_from = (apr_int64_t)calstore_get_be64(buf + 8);
+    co->win_until = (apr_int64_t)calstore_get_be64(buf + 16);
+    p = buf + CALSTORE_CALOBJ_FIXED;
+    co->uid_len = (apr_size_t)u;
+    co->uid = apr_pstrmemdup(pool, (const char *)p, co->uid_len);
+    p += u;
+    co->record = p;
+    co->record_len = (apr_size_t)b;
+    p += b;
+    co->nspans = (int)n;
+    co->spans = apr_palloc(pool, (n ? n : 1) * sizeof(calstore_span_t));
+    for (i = 0; i < co->nspans; i++, p += 16) {
+        co->spans[i].start = (apr_int64_t)calstore_get_be64(p);
+        co->spans[i].end = (apr_int64_t)calstore_get_be64(p + 8);
+        if (co->spans[i].end < co->spans[i].start
+            || (i > 0 && co->spans[i].start <= co->spans[i - 1].start)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Read and decode the calendar object record of 'id'.  APR_SUCCESS,
+ * CALSTORE_ENOENT, CALSTORE_ECORRUPT or an error. */
+static apr_status_t get_calobj(calstore_t *st, DB_TXN *txn, calstore_id_t id,
+                               u_int32_t flags, calobj_t *co,
+                               apr_pool_t *pool)
+{
+    unsigned char k[8];
+    DBT key, val;
+    apr_size_t size;
+    char *data;
+    int ret;
+
+    calstore_put_be64(k, id);
+    dbt_in(&key, k, 8);
+    dbt_malloc(&val);
+    ret = st->calobj->get(st->calobj, txn, &key, &val, flags);
+    if (ret == DB_NOTFOUND) {
+        return CALSTORE_ENOENT;
+    }
+    if (ret != 0) {
+        return calstore__db_status(st, ret, "reading a calendar object");
+    }
+    size = val.size;
+    data = dbt_take(&val, pool);
+    if (calobj_decode(data, size, co, pool) != 0) {
+        return corrupt("calendar object record", id);
+    }
+    return APR_SUCCESS;
+}
+
+/* Read only the opaque record of calendar object 'id' into 'pool' (two
+ * partial reads: the fixed header, then the record; the spans at the end
+ * are not read).  APR_SUCCESS, CALSTORE_ENOENT or an error. */
+static apr_status_t get_calobj_blob(calstore_t *st, DB_TXN *txn,
+                                    calstore_id_t id, const void **blob,
+                                    apr_size_t *len, apr_pool_t *pool)
+{
+    unsigned char k[8], head[CALSTORE_CALOBJ_FIXED];
+    apr_uint32_t u, b;
+    char *out;
+    DBT key, val;
+    int ret;
+
+    calstore_put_be64(k, id);
+    dbt_in(&key, k, 8);
+    memset(&val, 0, sizeof(val));
+    val.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+    val.data = head;
+    val.ulen = val.dlen = CALSTORE_CALOBJ_FIXED;
+    ret = st->calobj->get(st->calobj, txn, &key, &val, 0);
+    if (ret == DB_NOTFOUND) {
+        return CALSTORE_ENOENT;
+    }
+    if (ret != 0) {
+        return calstore__db_status(st, ret, "reading a calendar object");
+    }
+    if (val.size != CALSTORE_CALOBJ_FIXED
+        || head[0] != CALSTORE_CALOBJ_REC_VERSION) {
+        return corrupt("calendar object record", id);
+    }
+    u = calstore_get_be32(head + 24);
+    b = calstore_get_be32(head + 28);
+    out = apr_palloc(pool, (apr_size_t)b + 1);
+    if (b > 0) {
+        memset(&val, 0, sizeof(val));
+        val.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+        val.data = out;
+        val.ulen = val.dlen = b;
+        val.doff = CALSTORE_CALOBJ_FIXED + u;
+        ret = st->calobj->get(st->calobj, txn, &key, &val, 0);
+        if (ret == DB_NOTFOUND) {
+            return CALSTORE_ENOENT;     /* deleted between the two reads */
+        }
+        if (ret != 0) {
+            return calstore__db_status(st, ret, "reading a calendar object");
+        }
+        if (val.size != b) {
+            return corrupt("calendar object record", id);
+        }
+    }
+    out[b] = '\0';
+    *blob = out;
+    *len = b;
+    return APR_SUCCESS;
+}
+
+static void tr_key(unsigned char *k, calstore_id_t coll, apr_int64_t start,
+                   calstore_id_t obj)
+{
+    calstore_put_be64(k, coll);
+    calstore_put_ord64(k + 8, start);
+    calstore_put_be64(k + 16, obj);
+}
+
+static void long_key(unsigned char *k, calstore_id_t coll,
+                     const calstore_span_t *sp, calstore_id_t obj)
+{
+    calstore_put_be64(k, coll);
+    k[8] = CALSTORE_EDGE_LONG;
+    k[9] = (unsigned char)calstore_long_class(span_dur(sp));
+    calstore_put_ord64(k + 10, sp->start);
+    calstore_put_be64(k + 18, obj);
+}
+
+static void edge_key(unsigned char *k, calstore_id_t coll, int kind,
+                     apr_int64_t boundary, calstore_id_t obj)
+{
+    calstore_put_be64(k, coll);
+    k[8] = (unsigned char)kind;
+    calstore_put_ord64(k + 9, boundary);
+    calstore_put_be64(k + 17, obj);
+}
+
+static unsigned char *uid_key(calstore_id_t coll, const char *uid,
+                              apr_size_t ulen, apr_size_t *size,
+                              apr_pool_t *pool)
+{
+    return node_key(coll, uid, ulen, size, pool);   /* same shape */
+}
+
+static apr_status_t put_kv(calstore_t *st, DB *db, DB_TXN *txn,
+                           const void *k, apr_size_t ksize, const void *v,
+                           apr_size_t vsize, const char *what)
+{
+    DBT key, val;
+
+    dbt_in(&key, k, ksize);
+    dbt_in(&val, v, vsize);
+    return calstore__db_status(st, db->put(db, txn, &key, &val, 0), what);
+}
+
+/* Write the record of calendar object 'id', member 'name' of calendar
+ * 'coll', and all its index entries.  Raises coll->rec.maxdur when one of
+ * its short instances is longer; the caller writes coll's record (bump). */
+static apr_status_t cal_index(calstore_t *st, DB_TXN *txn, node_ref_t *coll,
+                              calstore_id_t id, const char *name,
+                              apr_size_t nlen, const calobj_t *co,
+                              apr_pool_t *pool)
+{
+    unsigned char k[32], k8[8], v[8], *rec, *uk;
+    apr_size_t size, usize;
+    apr_uint64_t maxdur = coll->rec.maxdur;
+    apr_status_t rv;
+    int i;
+
+    calstore_put_be64(k8, id);
+    rec = calobj_encode(co, &size, pool);
+    uk = uid_key(coll->rec.id, co->uid, co->uid_len, &usize, pool);
+    if ((rv = put_kv(st, st->calobj, txn, k8, 8, rec, size,
+                     "writing a calendar object")) != APR_SUCCESS
+        || (rv = put_kv(st, st->uid, txn, uk, usize, name, nlen,
+                        "writing a UID entry")) != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < co->nspans; i++) {
+        const calstore_span_t *sp = &co->spans[i];
+
+        calstore_put_be64(v, (apr_uint64_t)sp->end);
+        if (span_is_long(sp)) {
+            long_key(k, coll->rec.id, sp, id);
+            rv = put_kv(st, st->tredge, txn, k, CALSTORE_LONG_KEY, v, 8,
+                        "writing a long instance");
+        }
+        else {
+            tr_key(k, coll->rec.id, sp->start, id);
+            rv = put_kv(st, st->tr, txn, k, CALSTORE_TR_KEY, v, 8,
+                        "writing a time-range entry");
+            if (span_dur(sp) > maxdur) {
+                maxdur = span_dur(sp);
+            }
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (co->flags & CALSTORE_CALOBJ_BEFORE) {
+        edge_key(k, coll->rec.id, CALSTORE_EDGE_BEFORE, co->win_from, id);
+        if ((rv = put_kv(st, st->tredge, txn, k, CALSTORE_EDGE_KEY, "", 0,
+                         "writing a window edge")) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (co->flags & CALSTORE_CALOBJ_AFTER) {
+        edge_key(k, coll->rec.id, CALSTORE_EDGE_AFTER, co->win_until, id);
+        if ((rv = put_kv(st, st->tredge, txn, k, CALSTORE_EDGE_KEY, "", 0,
+                         "writing a window edge")) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    coll->rec.maxdur = maxdur;
+    return APR_SUCCESS;
+}
+
+/* Remove the index entries of calendar object 'id' of calendar 'coll' (as
+ * described by its record 'co') and, if 'drop', the record itself. */
+static apr_status_t cal_unindex(calstore_t *st, DB_TXN *txn,
+                                calstore_id_t coll, calstore_id_t id,
+                                const calobj_t *co, int drop,
+                                apr_pool_t *pool)
+{
+    unsigned char k[32], *uk;
+    apr_size_t usize;
+    apr_status_t rv;
+    int i;
+
+    uk = uid_key(coll, co->uid, co->uid_len, &usize, pool);
+    if ((rv = del_key(st, st->uid, txn, uk, usize, "deleting a UID entry"))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < co->nspans; i++) {
+        const calstore_span_t *sp = &co->spans[i];
+
+        if (span_is_long(sp)) {
+            long_key(k, coll, sp, id);
+            rv = del_key(st, st->tredge, txn, k, CALSTORE_LONG_KEY,
+                         "deleting a long instance");
+        }
+        else {
+            tr_key(k, coll, sp->start, id);
+            rv = del_key(st, st->tr, txn, k, CALSTORE_TR_KEY,
+                         "deleting a time-range entry");
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (co->flags & CALSTORE_CALOBJ_BEFORE) {
+        edge_key(k, coll, CALSTORE_EDGE_BEFORE, co->win_from, id);
+        if ((rv = del_key(st, st->tredge, txn, k, CALSTORE_EDGE_KEY,
+                          "deleting a window edge")) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (co->flags & CALSTORE_CALOBJ_AFTER) {
+        edge_key(k, coll, CALSTORE_EDGE_AFTER, co->win_until, id);
+        if ((rv = del_key(st, st->tredge, txn, k, CALSTORE_EDGE_KEY,
+                          "deleting a window edge")) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (drop) {
+        calstore_put_be64(k, id);
+        rv = del_key(st, st->calobj, txn, k, 8,
+                     "deleting a calendar object");
+    }
+    return rv;
+}
+
+/* If resource 'id' (a member of 'coll') has a calendar object record,
+ * remove it and its index entries. */
+static apr_status_t cal_drop(calstore_t *st, DB_TXN *txn, calstore_id_t coll,
+                             calstore_id_t id, apr_pool_t *pool)
+{
+    calobj_t co;
+    apr_status_t rv = get_calobj(st, txn, id, DB_RMW, &co, pool);
+
+    if (rv == CALSTORE_ENOENT) {
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return cal_unindex(st, txn, coll, id, &co, 1, pool);
+}
+
+/* Every index entry of calendar collection 'coll' (its members' records
+ * are removed with the members). */
+static apr_status_t cal_drop_collection(calstore_t *st, DB_TXN *txn,
+                                        calstore_id_t coll)
+{
+    apr_status_t rv;
+
+    if ((rv = del_prefix(st, st->uid, txn, coll)) != APR_SUCCESS
+        || (rv = del_prefix(st, st->tr, txn, coll)) != APR_SUCCESS) {
+        return rv;
+    }
+    return del_prefix(st, st->tredge, txn, coll);
+}
+
+/* May an object with the UID of 'co' become member 'name' of calendar
+ * 'coll'?  The UID entry is read with DB_RMW.  No conflict when it names
+ * 'name' itself (the resource being replaced) or 'also' (the source of a
+ * MOVE within the calendar).  On a conflict *conflict is the other
+ * member's name, from 'pool'. */
+static apr_status_t uid_check(calstore_t *st, DB_TXN *txn, calstore_id_t coll,
+                              const calobj_t *co, const char *name,
+                              apr_size_t nlen, const char *also,
+                              apr_size_t also_len, const char **conflict,
+                              apr_pool_t *pool, apr_pool_t *scratch)
+{
+    unsigned char *uk;
+    apr_size_t usize;
+    DBT key, val;
+    int ret, same;
+
+    uk = uid_key(coll, co->uid, co->uid_len, &usize, scratch);
+    dbt_in(&key, uk, usize);
+    dbt_malloc(&val);
+    ret = st->uid->get(st->uid, txn, &key, &val, DB_RMW);
+    if (ret == DB_NOTFOUND) {
+        return APR_SUCCESS;
+    }
+    if (ret != 0) {
+        return calstore__db_status(st, ret, "reading a UID entry");
+    }
+    same = (val.size == nlen && memcmp(val.data, name, nlen) == 0)
+           || (also != NULL && val.size == also_len
+               && memcmp(val.data, also, also_len) == 0);
+    if (same) {
+        free(val.data);
+        return APR_SUCCESS;
+    }
+    *conflict = dbt_take(&val, pool);
+    return CALSTORE_EUIDCONFLICT;
+}
+
+/* Remove what is keyed by node id 'id': byid entry, body, calendar object
+ * record, properties. */
 static apr_status_t purge_id(calstore_t *st, DB_TXN *txn, calstore_id_t id)
 {
     unsigned char k[8];
@@ -489,15 +1018,19 @@ static apr_status_t purge_id(calstore_t *st, DB_TXN *txn, calstore_id_t id)
     if ((rv = del_key(st, st->byid, txn, k, 8, "deleting byid"))
         != APR_SUCCESS
         || (rv = del_key(st, st->bodies, txn, k, 8, "deleting a body"))
-           != APR_SUCCESS) {
+           != APR_SUCCESS
+        || (rv = del_key(st, st->calobj, txn, k, 8,
+                         "deleting a calendar object")) != APR_SUCCESS) {
         return rv;
     }
     return del_prefix(st, st->props, txn, id);
 }
 
 /* Delete node 'top' and, for a collection, its whole subtree.  Iterative
- * (an explicit stack of collection ids), members in batches.  Does not
- * touch the parent's record. */
+ * (an explicit stack of collection ids), members in batches.  Calendar
+ * data goes too: a calendar object's record and index entries, every index
+ * entry of a calendar collection (by its id prefix).  Does not touch the
+ * parent's record. */
 static apr_status_t delete_tree(calstore_t *st, DB_TXN *txn,
                                 const node_ref_t *top, apr_pool_t *pool)
 {
@@ -512,12 +1045,22 @@ static apr_status_t delete_tree(calstore_t *st, DB_TXN *txn,
 
     k = node_key(top->parent, top->name, top->nlen, &ksize, pool);
     if ((rv = del_key(st, st->nodes, txn, k, ksize, "deleting a node"))
-        != APR_SUCCESS
-        || (rv = purge_id(st, txn, top->rec.id)) != APR_SUCCESS) {
+        != APR_SUCCESS) {
         return rv;
     }
     if (top->rec.kind != CALSTORE_KIND_COLLECTION) {
-        return APR_SUCCESS;
+        /* A calendar object: its entries in its calendar's indexes. */
+        if ((rv = cal_drop(st, txn, top->parent, top->rec.id, pool))
+            != APR_SUCCESS) {
+            return rv;
+        }
+        return purge_id(st, txn, top->rec.id);
+    }
+    if ((rv = purge_id(st, txn, top->rec.id)) != APR_SUCCESS
+        || ((top->rec.flags & CALSTORE_COLL_CALENDAR)
+            && (rv = cal_drop_collection(st, txn, top->rec.id))
+               != APR_SUCCESS)) {
+        return rv;
     }
     stack = apr_array_make(pool, 16, sizeof(calstore_id_t));
     APR_ARRAY_PUSH(stack, calstore_id_t) = top->rec.id;
@@ -539,6 +1082,9 @@ static apr_status_t delete_tree(calstore_t *st, DB_TXN *txn,
                 if (rv == APR_SUCCESS
                     && m->rec.kind == CALSTORE_KIND_COLLECTION) {
                     APR_ARRAY_PUSH(stack, calstore_id_t) = m->rec.id;
+                    if (m->rec.flags & CALSTORE_COLL_CALENDAR) {
+                        rv = cal_drop_collection(st, txn, m->rec.id);
+                    }
                 }
             }
         } while (rv == APR_SUCCESS && members->nelts > 0);
@@ -617,11 +1163,13 @@ static apr_status_t copy_props(calstore_t *st, DB_TXN *txn,
     return calstore__db_status(st, ret, "copying properties");
 }
 
-/* Create a copy of 'src' (record, body, properties; not members) as member
- * 'name' of collection 'parent', with a fresh id. */
+/* Create a copy of 'src' (record, body, properties; not members, no
+ * calendar data) as member 'name' of collection 'parent', with a fresh id,
+ * node flags 'flags' and maxdur 'maxdur'. */
 static apr_status_t copy_node(calstore_t *st, DB_TXN *txn,
                               const node_ref_t *src, calstore_id_t parent,
                               const char *name, apr_size_t nlen,
+                              apr_uint32_t flags, apr_uint64_t maxdur,
                               apr_time_t now, node_ref_t *out,
                               apr_pool_t *pool)
 {
@@ -634,6 +1182,8 @@ static apr_status_t copy_node(calstore_t *st, DB_TXN *txn,
     out->parent = parent;
     out->name = name;
     out->nlen = nlen;
+    out->rec.flags = flags;
+    out->rec.maxdur = maxdur;
     out->rec.created = out->rec.modified = now;
     out->rec.revision = 1;
     if ((rv = put_node(st, txn, out, pool)) != APR_SUCCESS
@@ -651,22 +1201,27 @@ static apr_status_t copy_node(calstore_t *st, DB_TXN *txn,
 
 typedef struct id_pair_t {
     calstore_id_t from;
-    calstore_id_t to;
+    node_ref_t *to;             /* the copy (its record is rewritten if
+                                   copying a calendar raises its maxdur)  */
 } id_pair_t;
 
-/* Copy all members of collection 'from' below collection 'to',
- * recursively, iteratively (explicit stack), in batches. */
+/* Copy all members of collection 'from' below collection 'to' (already
+ * written), recursively, iteratively (explicit stack), in batches.  The
+ * members of a calendar collection take their calendar data along, indexed
+ * under their new ids in the copy. */
 static apr_status_t copy_members(calstore_t *st, DB_TXN *txn,
-                                 calstore_id_t from, calstore_id_t to,
+                                 calstore_id_t from, node_ref_t *to,
                                  apr_time_t now, apr_pool_t *pool)
 {
     apr_array_header_t *stack, *members;
     apr_pool_t *iterpool;
     char after[CALSTORE_NAME_MAX + 1];
     apr_size_t after_len = 0;
-    int have_after, i;
+    apr_uint64_t maxdur;
+    int have_after, is_cal, i;
     id_pair_t pair, *pp;
     node_ref_t *m, copy;
+    calobj_t co;
     apr_status_t rv = APR_SUCCESS;
 
     stack = apr_array_make(pool, 16, sizeof(id_pair_t));
@@ -676,6 +1231,8 @@ static apr_status_t copy_members(calstore_t *st, DB_TXN *txn,
     apr_pool_create(&iterpool, pool);
     while (rv == APR_SUCCESS && stack->nelts > 0) {
         pair = *(id_pair_t *)apr_array_pop(stack);
+        is_cal = (pair.to->rec.flags & CALSTORE_COLL_CALENDAR) != 0;
+        maxdur = pair.to->rec.maxdur;
         have_after = 0;
         do {
             apr_pool_clear(iterpool);
@@ -684,13 +1241,31 @@ static apr_status_t copy_members(calstore_t *st, DB_TXN *txn,
                               CALSTORE_BATCH, 0, &members, iterpool);
             for (i = 0; rv == APR_SUCCESS && i < members->nelts; i++) {
                 m = &APR_ARRAY_IDX(members, i, node_ref_t);
-                rv = copy_node(st, txn, m, pair.to, m->name, m->nlen, now,
-                               &copy, iterpool);
+                rv = copy_node(st, txn, m, pair.to->rec.id, m->name, m->nlen,
+                               m->rec.flags, m->rec.maxdur, now, &copy,
+                               iterpool);
+                if (rv == APR_SUCCESS && is_cal
+                    && m->rec.kind == CALSTORE_KIND_RESOURCE) {
+                    rv = get_calobj(st, txn, m->rec.id, 0, &co, iterpool);
+                    if (rv == CALSTORE_ENOENT) {
+                        rv = corrupt("calendar member without its record",
+                                     m->rec.id);
+                    }
+                    if (rv == APR_SUCCESS) {
+                        rv = cal_index(st, txn, pair.to, copy.rec.id,
+                                       m->name, m->nlen, &co, iterpool);
+                    }
+                }
                 if (rv == APR_SUCCESS
                     && m->rec.kind == CALSTORE_KIND_COLLECTION) {
                     pp = apr_array_push(stack);
                     pp->from = m->rec.id;
-                    pp->to = copy.rec.id;
+                    pp->to = apr_pmemdup(pool, &copy, sizeof(copy));
+                    pp->to->name = apr_pstrmemdup(pool, m->name, m->nlen);
+                    if (copy.rec.ctype_len) {
+                        pp->to->rec.ctype = apr_pmemdup(pool, copy.rec.ctype,
+                                                        copy.rec.ctype_len);
+                    }
                 }
             }
             if (rv == APR_SUCCESS && members->nelts > 0) {
@@ -700,6 +1275,9 @@ static apr_status_t copy_members(calstore_t *st, DB_TXN *txn,
                 have_after = 1;
             }
         } while (rv == APR_SUCCESS && members->nelts == CALSTORE_BATCH);
+        if (rv == APR_SUCCESS && pair.to->rec.maxdur != maxdur) {
+            rv = put_node(st, txn, pair.to, iterpool);
+        }
     }
     apr_pool_destroy(iterpool);
     return rv;
@@ -967,18 +1545,29 @@ typedef struct write_baton_t {
     const char *data;
     apr_size_t len;
     const calstore_cond_t *cond;
+    const calobj_t *co;         /* calendar data for the target (put_ex:
+                                   'cal'; copy/move_ex: 'dst_cal'), or NULL */
+    apr_uint32_t flags;         /* mkcol_ex                                 */
+    const apr_array_header_t *props;    /* mkcol_ex                         */
     int depth;
     int overwrite;
     int created;
+    const char *conflict;       /* EUIDCONFLICT: the other member's name    */
     calstore_node_t *result;
     apr_pool_t *pool;
 } write_baton_t;
+
+static int is_calendar(const node_ref_t *ref)
+{
+    return ref->rec.kind == CALSTORE_KIND_COLLECTION
+           && (ref->rec.flags & CALSTORE_COLL_CALENDAR) != 0;
+}
 
 static apr_status_t put_txn(calstore_t *st, DB_TXN *txn, void *baton,
                             apr_pool_t *scratch)
 {
     write_baton_t *b = baton;
-    int n = b->path.n, exists;
+    int n = b->path.n, exists, cal;
     node_ref_t dir, node;
     unsigned char k[8];
     DBT key, val;
@@ -1001,6 +1590,31 @@ static apr_status_t put_txn(calstore_t *st, DB_TXN *txn, void *baton,
     if (exists && node.rec.kind == CALSTORE_KIND_COLLECTION) {
         return CALSTORE_EISCOLL;
     }
+    cal = is_calendar(&dir);
+    if (cal) {
+        if (b->co == NULL) {
+            return CALSTORE_ENOTCALOBJ;
+        }
+        if ((rv = uid_check(st, txn, dir.rec.id, b->co, b->path.seg[n - 1],
+                            b->path.len[n - 1], NULL, 0, &b->conflict,
+                            b->pool, scratch)) != APR_SUCCESS) {
+            return rv;
+        }
+        /* The entries of the version being replaced (its UID may
+         * change); its record is overwritten below. */
+        if (exists) {
+            calobj_t old;
+
+            rv = get_calobj(st, txn, node.rec.id, DB_RMW, &old, scratch);
+            if (rv == APR_SUCCESS) {
+                rv = cal_unindex(st, txn, dir.rec.id, node.rec.id, &old, 0,
+                                 scratch);
+            }
+            if (rv != APR_SUCCESS && rv != CALSTORE_ENOENT) {
+                return rv;
+            }
+        }
+    }
     now = apr_time_now();
     if (exists) {
         node.rec.revision++;
@@ -1017,6 +1631,7 @@ static apr_status_t put_txn(calstore_t *st, DB_TXN *txn, void *baton,
         node.rec.created = now;
         node.rec.revision = 1;
     }
+    node.rec.flags = cal ? (b->co->comp & CALSTORE_RES_COMP_MASK) : 0;
     node.rec.modified = now;
     node.rec.length = b->len;
     node.rec.ctype = b->ctype;
@@ -1034,8 +1649,15 @@ static apr_status_t put_txn(calstore_t *st, DB_TXN *txn, void *baton,
     dbt_in(&val, b->data, b->len);
     if ((rv = calstore__db_status(st, st->bodies->put(st->bodies, txn, &key,
                                                       &val, 0),
-                                  "writing a body")) != APR_SUCCESS
-        || (rv = bump(st, txn, &dir, now, scratch)) != APR_SUCCESS) {
+                                  "writing a body")) != APR_SUCCESS) {
+        return rv;
+    }
+    if (cal
+        && (rv = cal_index(st, txn, &dir, node.rec.id, node.name, node.nlen,
+                           b->co, scratch)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = bump(st, txn, &dir, now, scratch)) != APR_SUCCESS) {
         return rv;
     }
     b->created = !exists;
@@ -1043,14 +1665,17 @@ static apr_status_t put_txn(calstore_t *st, DB_TXN *txn, void *baton,
     return APR_SUCCESS;
 }
 
-apr_status_t calstore_put(calstore_t *st, const char *path,
-                          const char *content_type,
-                          const char *data, apr_size_t len,
-                          const calstore_cond_t *cond,
-                          calstore_node_t **result, int *created,
-                          apr_pool_t *pool)
+apr_status_t calstore_put_ex(calstore_t *st, const char *path,
+                             const char *content_type,
+                             const char *data, apr_size_t len,
+                             const calstore_cond_t *cond,
+                             const calstore_calinfo_t *cal,
+                             const char **conflict,
+                             calstore_node_t **result, int *created,
+                             apr_pool_t *pool)
 {
     write_baton_t b;
+    calobj_t co;
     apr_status_t rv;
 
     if (result) {
@@ -1058,6 +1683,9 @@ apr_status_t calstore_put(calstore_t *st, const char *path,
     }
     if (created) {
         *created = 0;
+    }
+    if (conflict) {
+        *conflict = NULL;
     }
     memset(&b, 0, sizeof(b));
     if ((rv = parse_path(path, &b.path, pool)) != APR_SUCCESS) {
@@ -1076,6 +1704,14 @@ apr_status_t calstore_put(calstore_t *st, const char *path,
             return CALSTORE_EINVAL;
         }
     }
+    if (cal != NULL) {
+        /* Checked here although only used when the parent turns out to be
+         * a calendar: a bad argument is a caller bug either way. */
+        if ((rv = calobj_from_info(cal, &co, pool)) != APR_SUCCESS) {
+            return rv;
+        }
+        b.co = &co;
+    }
     b.data = data;
     b.len = len;
     b.cond = cond;
@@ -1089,15 +1725,37 @@ apr_status_t calstore_put(calstore_t *st, const char *path,
             *created = b.created;
         }
     }
+    else if (rv == CALSTORE_EUIDCONFLICT && conflict) {
+        *conflict = b.conflict;
+    }
     return rv;
 }
+
+apr_status_t calstore_put(calstore_t *st, const char *path,
+                          const char *content_type,
+                          const char *data, apr_size_t len,
+                          const calstore_cond_t *cond,
+                          calstore_node_t **result, int *created,
+                          apr_pool_t *pool)
+{
+    return calstore_put_ex(st, path, content_type, data, len, cond, NULL,
+                           NULL, result, created, pool);
+}
+
+static int prop_name_ok(const char *ns, const char *name);
+static unsigned char *prop_key(calstore_id_t id, const char *ns,
+                               const char *name, apr_size_t *size,
+                               apr_pool_t *pool);
 
 static apr_status_t mkcol_txn(calstore_t *st, DB_TXN *txn, void *baton,
                               apr_pool_t *scratch)
 {
     write_baton_t *b = baton;
-    int n = b->path.n;
+    int n = b->path.n, i;
     node_ref_t dir, node;
+    const calstore_prop_t *p;
+    unsigned char *k;
+    apr_size_t ksize;
     apr_time_t now;
     apr_status_t rv;
 
@@ -1113,6 +1771,9 @@ static apr_status_t mkcol_txn(calstore_t *st, DB_TXN *txn, void *baton,
     if (rv != CALSTORE_ENOENT) {
         return rv;
     }
+    if (is_calendar(&dir)) {
+        return CALSTORE_ENESTED;
+    }
     now = apr_time_now();
     memset(&node, 0, sizeof(node));
     if ((rv = calstore__next_id(st, &node.rec.id)) != APR_SUCCESS) {
@@ -1122,23 +1783,38 @@ static apr_status_t mkcol_txn(calstore_t *st, DB_TXN *txn, void *baton,
     node.name = b->path.seg[n - 1];
     node.nlen = b->path.len[n - 1];
     node.rec.kind = CALSTORE_KIND_COLLECTION;
+    node.rec.flags = b->flags;
     node.rec.created = node.rec.modified = now;
     node.rec.revision = 1;
     if ((rv = put_node(st, txn, &node, scratch)) != APR_SUCCESS
         || (rv = put_byid(st, txn, node.rec.id, node.parent, node.name,
-                          node.nlen, scratch)) != APR_SUCCESS
-        || (rv = bump(st, txn, &dir, now, scratch)) != APR_SUCCESS) {
+                          node.nlen, scratch)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; b->props && i < b->props->nelts; i++) {
+        p = &APR_ARRAY_IDX(b->props, i, calstore_prop_t);
+        k = prop_key(node.rec.id, p->ns, p->name, &ksize, scratch);
+        if ((rv = put_kv(st, st->props, txn, k, ksize, p->value, p->len,
+                         "writing a property")) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if ((rv = bump(st, txn, &dir, now, scratch)) != APR_SUCCESS) {
         return rv;
     }
     b->result = make_node(&node, b->pool);
     return APR_SUCCESS;
 }
 
-apr_status_t calstore_mkcol(calstore_t *st, const char *path,
-                            calstore_node_t **result, apr_pool_t *pool)
+apr_status_t calstore_mkcol_ex(calstore_t *st, const char *path,
+                               apr_uint32_t flags,
+                               const apr_array_header_t *props,
+                               calstore_node_t **result, apr_pool_t *pool)
 {
     write_baton_t b;
+    const calstore_prop_t *p;
     apr_status_t rv;
+    int i;
 
     if (result) {
         *result = NULL;
@@ -1150,12 +1826,31 @@ apr_status_t calstore_mkcol(calstore_t *st, const char *path,
     if (b.path.n == 0) {
         return CALSTORE_EEXIST;
     }
+    if ((flags & ~(CALSTORE_COLL_CALENDAR | CALSTORE_COLL_CALLER_MASK)) != 0
+        || (props != NULL && props->elt_size != sizeof(calstore_prop_t))) {
+        return CALSTORE_EINVAL;
+    }
+    for (i = 0; props && i < props->nelts; i++) {
+        p = &APR_ARRAY_IDX(props, i, calstore_prop_t);
+        if (!prop_name_ok(p->ns, p->name) || p->value == NULL
+            || p->len > 0xFFFFFFFFu) {
+            return CALSTORE_EINVAL;
+        }
+    }
+    b.flags = flags;
+    b.props = props;
     b.pool = pool;
     rv = calstore__run(st, 1, mkcol_txn, &b, pool);
     if (rv == APR_SUCCESS && result) {
         *result = b.result;
     }
     return rv;
+}
+
+apr_status_t calstore_mkcol(calstore_t *st, const char *path,
+                            calstore_node_t **result, apr_pool_t *pool)
+{
+    return calstore_mkcol_ex(st, path, 0, NULL, result, pool);
 }
 
 /* ---- delete ------------------------------------------------------------- */
@@ -1213,8 +1908,28 @@ apr_status_t calstore_delete(calstore_t *st, const char *path,
 
 apr_interval_time_t calstore__test_move_delay;
 
+/* May 'src' (a member of 'sdir') land in 'ddir'?  No collection in a
+ * calendar; a resource in a calendar needs calendar data. */
+static apr_status_t check_landing(const write_baton_t *b,
+                                  const node_ref_t *sdir,
+                                  const node_ref_t *src,
+                                  const node_ref_t *ddir)
+{
+    if (!is_calendar(ddir)) {
+        return APR_SUCCESS;
+    }
+    if (src->rec.kind == CALSTORE_KIND_COLLECTION) {
+        return CALSTORE_ENESTED;
+    }
+    if (b->co == NULL && !is_calendar(sdir)) {
+        return CALSTORE_ENOTCALOBJ;
+    }
+    return APR_SUCCESS;
+}
+
 /* Common first half of COPY and MOVE: resolve both ends (write-locked),
- * apply the overwrite rules, delete an existing destination. */
+ * apply the overwrite and calendar rules, delete an existing
+ * destination. */
 static apr_status_t resolve_src_dst(calstore_t *st, DB_TXN *txn,
                                     write_baton_t *b, node_ref_t *sdir,
                                     node_ref_t *src, node_ref_t *ddir,
@@ -1246,7 +1961,7 @@ static apr_status_t resolve_src_dst(calstore_t *st, DB_TXN *txn,
                     b->dst.len[dn - 1], DB_RMW, &dst, scratch);
     if (rv == CALSTORE_ENOENT) {
         b->created = 1;
-        return APR_SUCCESS;
+        return check_landing(b, sdir, src, ddir);
     }
     if (rv != APR_SUCCESS) {
         return rv;
@@ -1258,7 +1973,40 @@ static apr_status_t resolve_src_dst(calstore_t *st, DB_TXN *txn,
         /* Overwriting an ancestor of the source would delete the source. */
         return CALSTORE_EINVAL;
     }
+    if ((rv = check_landing(b, sdir, src, ddir)) != APR_SUCCESS) {
+        return rv;
+    }
     return delete_tree(st, txn, &dst, scratch);
+}
+
+/* The calendar data resource 'src' (a member of 'sdir') takes to its
+ * destination in 'ddir': NULL when 'ddir' is not a calendar, else the
+ * caller's dst_cal, else its own record, read into 'own' (resolve_src_dst
+ * made sure one of them exists). */
+static apr_status_t landing_calobj(calstore_t *st, DB_TXN *txn,
+                                   const write_baton_t *b,
+                                   const node_ref_t *src,
+                                   const node_ref_t *ddir, calobj_t *own,
+                                   const calobj_t **co, apr_pool_t *scratch)
+{
+    apr_status_t rv;
+
+    *co = NULL;
+    if (!is_calendar(ddir)) {
+        return APR_SUCCESS;
+    }
+    if (b->co != NULL) {
+        *co = b->co;
+        return APR_SUCCESS;
+    }
+    rv = get_calobj(st, txn, src->rec.id, 0, own, scratch);
+    if (rv == CALSTORE_ENOENT) {
+        return corrupt("calendar member without its record", src->rec.id);
+    }
+    if (rv == APR_SUCCESS) {
+        *co = own;
+    }
+    return rv;
 }
 
 static apr_status_t copy_txn(calstore_t *st, DB_TXN *txn, void *baton,
@@ -1267,6 +2015,8 @@ static apr_status_t copy_txn(calstore_t *st, DB_TXN *txn, void *baton,
     write_baton_t *b = baton;
     int dn = b->dst.n;
     node_ref_t sdir, src, ddir, copy;
+    const calobj_t *co;
+    calobj_t own;
     apr_time_t now;
     apr_status_t rv;
 
@@ -1276,15 +2026,41 @@ static apr_status_t copy_txn(calstore_t *st, DB_TXN *txn, void *baton,
         return rv;
     }
     now = apr_time_now();
-    if ((rv = copy_node(st, txn, &src, ddir.rec.id, b->dst.seg[dn - 1],
-                        b->dst.len[dn - 1], now, &copy, scratch))
-        != APR_SUCCESS) {
-        return rv;
+    if (src.rec.kind == CALSTORE_KIND_COLLECTION) {
+        /* A calendar stays a calendar; without members its maxdur
+         * starts again at 0. */
+        if ((rv = copy_node(st, txn, &src, ddir.rec.id, b->dst.seg[dn - 1],
+                            b->dst.len[dn - 1], src.rec.flags,
+                            b->depth != 0 ? src.rec.maxdur : 0, now, &copy,
+                            scratch)) != APR_SUCCESS) {
+            return rv;
+        }
+        if (b->depth != 0
+            && (rv = copy_members(st, txn, src.rec.id, &copy, now, scratch))
+               != APR_SUCCESS) {
+            return rv;
+        }
     }
-    if (src.rec.kind == CALSTORE_KIND_COLLECTION && b->depth != 0
-        && (rv = copy_members(st, txn, src.rec.id, copy.rec.id, now,
-                              scratch)) != APR_SUCCESS) {
-        return rv;
+    else {
+        if ((rv = landing_calobj(st, txn, b, &src, &ddir, &own, &co,
+                                 scratch)) != APR_SUCCESS
+            || (co != NULL
+                && (rv = uid_check(st, txn, ddir.rec.id, co,
+                                   b->dst.seg[dn - 1], b->dst.len[dn - 1],
+                                   NULL, 0, &b->conflict, b->pool, scratch))
+                   != APR_SUCCESS)) {
+            return rv;
+        }
+        if ((rv = copy_node(st, txn, &src, ddir.rec.id, b->dst.seg[dn - 1],
+                            b->dst.len[dn - 1],
+                            co ? (co->comp & CALSTORE_RES_COMP_MASK) : 0, 0,
+                            now, &copy, scratch)) != APR_SUCCESS
+            || (co != NULL
+                && (rv = cal_index(st, txn, &ddir, copy.rec.id, copy.name,
+                                   copy.nlen, co, scratch))
+                   != APR_SUCCESS)) {
+            return rv;
+        }
     }
     if ((rv = bump(st, txn, &ddir, now, scratch)) != APR_SUCCESS) {
         return rv;
@@ -1297,17 +2073,52 @@ static apr_status_t move_txn(calstore_t *st, DB_TXN *txn, void *baton,
                              apr_pool_t *scratch)
 {
     write_baton_t *b = baton;
-    int dn = b->dst.n;
+    int dn = b->dst.n, same = 0;
     node_ref_t sdir, src, ddir;
+    const calobj_t *co = NULL;
+    calobj_t old;
     apr_size_t ksize;
     unsigned char *k;
     apr_time_t now;
     apr_status_t rv;
+    int had_cal = 0;
 
     b->created = 0;
     if ((rv = resolve_src_dst(st, txn, b, &sdir, &src, &ddir, scratch))
         != APR_SUCCESS) {
         return rv;
+    }
+    same = (sdir.rec.id == ddir.rec.id);
+    if (src.rec.kind == CALSTORE_KIND_RESOURCE) {
+        /* Calendar data: checked at the destination, taken out of the
+         * source's indexes, put into the destination's (a calendar
+         * collection itself moves with its indexes, keyed by its id). */
+        if (is_calendar(&sdir)) {
+            rv = get_calobj(st, txn, src.rec.id, DB_RMW, &old, scratch);
+            if (rv != APR_SUCCESS && rv != CALSTORE_ENOENT) {
+                return rv;
+            }
+            had_cal = (rv == APR_SUCCESS);
+        }
+        if (is_calendar(&ddir)) {
+            co = b->co ? b->co : had_cal ? &old : NULL;
+            if (co == NULL) {
+                return corrupt("calendar member without its record",
+                               src.rec.id);
+            }
+            if ((rv = uid_check(st, txn, ddir.rec.id, co, b->dst.seg[dn - 1],
+                                b->dst.len[dn - 1], same ? src.name : NULL,
+                                same ? src.nlen : 0, &b->conflict, b->pool,
+                                scratch)) != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        if (had_cal
+            && (rv = cal_unindex(st, txn, sdir.rec.id, src.rec.id, &old,
+                                 co == NULL, scratch)) != APR_SUCCESS) {
+            return rv;
+        }
+        src.rec.flags = co ? (co->comp & CALSTORE_RES_COMP_MASK) : 0;
     }
     /* Re-key the node only: its members, body and properties are keyed
      * by its id, which does not change. */
@@ -1325,8 +2136,12 @@ static apr_status_t move_txn(calstore_t *st, DB_TXN *txn, void *baton,
                           src.nlen, scratch)) != APR_SUCCESS) {
         return rv;
     }
-    if (sdir.rec.id != ddir.rec.id
-        && (rv = bump(st, txn, &sdir, now, scratch)) != APR_SUCCESS) {
+    if (co != NULL
+        && (rv = cal_index(st, txn, &ddir, src.rec.id, src.name, src.nlen,
+                           co, scratch)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!same && (rv = bump(st, txn, &sdir, now, scratch)) != APR_SUCCESS) {
         return rv;
     }
     if ((rv = bump(st, txn, &ddir, now, scratch)) != APR_SUCCESS) {
@@ -1338,14 +2153,20 @@ static apr_status_t move_txn(calstore_t *st, DB_TXN *txn, void *baton,
 
 static apr_status_t copy_or_move(calstore_t *st, const char *src,
                                  const char *dst, int depth, int overwrite,
+                                 const calstore_calinfo_t *dst_cal,
+                                 const char **conflict,
                                  calstore__txn_fn *fn,
                                  calstore_node_t **result, apr_pool_t *pool)
 {
     write_baton_t b;
+    calobj_t co;
     apr_status_t rv;
 
     if (result) {
         *result = NULL;
+    }
+    if (conflict) {
+        *conflict = NULL;
     }
     memset(&b, 0, sizeof(b));
     if ((rv = parse_path(src, &b.path, pool)) != APR_SUCCESS
@@ -1357,6 +2178,12 @@ static apr_status_t copy_or_move(calstore_t *st, const char *src,
     if (b.path.n == 0 || b.dst.n == 0 || path_is_prefix(&b.path, &b.dst)) {
         return CALSTORE_EINVAL;
     }
+    if (dst_cal != NULL) {
+        if ((rv = calobj_from_info(dst_cal, &co, pool)) != APR_SUCCESS) {
+            return rv;
+        }
+        b.co = &co;
+    }
     b.depth = depth;
     b.overwrite = overwrite;
     b.pool = pool;
@@ -1364,28 +2191,685 @@ static apr_status_t copy_or_move(calstore_t *st, const char *src,
     if (rv == APR_SUCCESS && result) {
         *result = b.result;
     }
+    else if (rv == CALSTORE_EUIDCONFLICT && conflict) {
+        *conflict = b.conflict;
+    }
     return rv;
+}
+
+apr_status_t calstore_copy_ex(calstore_t *st, const char *src,
+                              const char *dst, int depth, int overwrite,
+                              const calstore_calinfo_t *dst_cal,
+                              const char **conflict,
+                              calstore_node_t **result, apr_pool_t *pool)
+{
+    if (depth != 0 && depth != -1) {
+        if (result) {
+            *result = NULL;
+        }
+        if (conflict) {
+            *conflict = NULL;
+        }
+        return CALSTORE_EINVAL;
+    }
+    return copy_or_move(st, src, dst, depth, overwrite, dst_cal, conflict,
+                        copy_txn, result, pool);
+}
+
+apr_status_t calstore_move_ex(calstore_t *st, const char *src,
+                              const char *dst, int overwrite,
+                              const calstore_calinfo_t *dst_cal,
+                              const char **conflict,
+                              calstore_node_t **result, apr_pool_t *pool)
+{
+    return copy_or_move(st, src, dst, -1, overwrite, dst_cal, conflict,
+                        move_txn, result, pool);
 }
 
 apr_status_t calstore_copy(calstore_t *st, const char *src, const char *dst,
                            int depth, int overwrite,
                            calstore_node_t **result, apr_pool_t *pool)
 {
-    if (depth != 0 && depth != -1) {
-        if (result) {
-            *result = NULL;
-        }
-        return CALSTORE_EINVAL;
-    }
-    return copy_or_move(st, src, dst, depth, overwrite, copy_txn, result,
-                        pool);
+    return calstore_copy_ex(st, src, dst, depth, overwrite, NULL, NULL,
+                            result, pool);
 }
 
 apr_status_t calstore_move(calstore_t *st, const char *src, const char *dst,
                            int overwrite, calstore_node_t **result,
                            apr_pool_t *pool)
 {
-    return copy_or_move(st, src, dst, -1, overwrite, move_txn, result, pool);
+    return calstore_move_ex(st, src, dst, overwrite, NULL, NULL, result,
+                            pool);
+}
+
+/* ---- calendar queries --------------------------------------------------- */
+
+apr_uint64_t calstore__test_visited;
+
+/* Index entries read per query transaction at most (so that a query whose
+ * entries are mostly duplicates or filtered out still commits now and
+ * then), and candidates per batch. */
+#define CALSTORE_QUERY_SCAN   4096
+
+/* Read node 'id' (through byid).  APR_SUCCESS, CALSTORE_ENOENT. */
+static apr_status_t get_by_id(calstore_t *st, DB_TXN *txn, calstore_id_t id,
+                              node_ref_t *ref, apr_pool_t *pool)
+{
+    calstore_id_t parent;
+    const char *name;
+    apr_size_t nlen;
+    apr_status_t rv;
+
+    if ((rv = get_byid(st, txn, id, &parent, &name, &nlen, pool))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    rv = get_member(st, txn, parent, name, nlen, 0, ref, pool);
+    if (rv == CALSTORE_ENOENT || (rv == APR_SUCCESS && ref->rec.id != id)) {
+        return corrupt("byid record pointing elsewhere", id);
+    }
+    return rv;
+}
+
+/* A set of ids (never 0) with open addressing; grows at half load. */
+typedef struct idset_t {
+    apr_uint64_t *slot;
+    apr_size_t mask;
+    apr_size_t n;
+} idset_t;
+
+static void idset_init(idset_t *s, apr_size_t cap, apr_pool_t *pool)
+{
+    s->slot = apr_pcalloc(pool, cap * sizeof(*s->slot));
+    s->mask = cap - 1;
+    s->n = 0;
+}
+
+static apr_size_t idset_pos(const idset_t *s, apr_uint64_t id)
+{
+    apr_size_t i = (apr_size_t)((id * APR_UINT64_C(0x9E3779B97F4A7C15))
+                                >> 20) & s->mask;
+
+    while (s->slot[i] != 0 && s->slot[i] != id) {
+        i = (i + 1) & s->mask;
+    }
+    return i;
+}
+
+static int idset_has(const idset_t *s, apr_uint64_t id)
+{
+    return s->slot[idset_pos(s, id)] == id;
+}
+
+/* Add 'id'; returns 1 if it was new. */
+static int idset_add(idset_t *s, apr_uint64_t id, apr_pool_t *pool)
+{
+    apr_size_t i = idset_pos(s, id), j;
+    idset_t bigger;
+
+    if (s->slot[i] == id) {
+        return 0;
+    }
+    s->slot[i] = id;
+    if (++s->n * 2 > s->mask + 1) {
+        idset_init(&bigger, (s->mask + 1) * 2, pool);
+        for (j = 0; j <= s->mask; j++) {
+            if (s->slot[j] != 0) {
+                bigger.slot[idset_pos(&bigger, s->slot[j])] = s->slot[j];
+            }
+        }
+        bigger.n = s->n;
+        *s = bigger;
+    }
+    return 1;
+}
+
+/* One object handed to the callback. */
+typedef struct found_t {
+    calstore_node_t *node;
+    const void *record;
+    apr_size_t len;
+} found_t;
+
+/* Read the candidates 'ids' (members of 'coll' whose kind is in
+ * 'comp_mask') into 'out' (found_t); vanished ones are skipped. */
+static apr_status_t read_found(calstore_t *st, DB_TXN *txn,
+                               calstore_id_t coll, apr_uint32_t comp_mask,
+                               const apr_array_header_t *ids,
+                               apr_array_header_t *out, apr_pool_t *pool)
+{
+    calstore_id_t id, parent;
+    const char *name;
+    apr_size_t nlen;
+    node_ref_t ref;
+    found_t *f;
+    const void *blob;
+    apr_size_t len;
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < ids->nelts; i++) {
+        id = APR_ARRAY_IDX(ids, i, calstore_id_t);
+        rv = get_byid(st, txn, id, &parent, &name, &nlen, pool);
+        if (rv == CALSTORE_ENOENT || (rv == APR_SUCCESS && parent != coll)) {
+            continue;           /* deleted or moved meanwhile */
+        }
+        if (rv == APR_SUCCESS) {
+            rv = get_member(st, txn, parent, name, nlen, 0, &ref, pool);
+        }
+        if (rv == CALSTORE_ENOENT) {
+            continue;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (ref.rec.id != id || ref.rec.kind != CALSTORE_KIND_RESOURCE
+            || (comp_mask != 0
+                && !(ref.rec.flags & comp_mask & CALSTORE_RES_COMP_MASK))) {
+            continue;
+        }
+        rv = get_calobj_blob(st, txn, id, &blob, &len, pool);
+        if (rv == CALSTORE_ENOENT) {
+            continue;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        f = apr_array_push(out);
+        f->node = make_node(&ref, pool);
+        f->record = blob;
+        f->len = len;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t call_found(const apr_array_header_t *found,
+                               calstore_obj_cb *cb, void *baton,
+                               apr_pool_t *scratch)
+{
+    const found_t *f;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    for (i = 0; rv == APR_SUCCESS && i < found->nelts; i++) {
+        f = &APR_ARRAY_IDX(found, i, found_t);
+        apr_pool_clear(scratch);
+        rv = cb(baton, f->node, f->record, f->len, scratch);
+    }
+    return rv;
+}
+
+/* The scan of a query walks through these phases, each a key range. */
+typedef enum {
+    Q_TR,           /* tr: start in [qs - maxdur, qe], end >= qs         */
+    Q_LONG_FIND,    /* tredge 'G': find the next class present          */
+    Q_LONG,         /* tredge 'G' class k: start in [qs - max_k, qe],
+                       end >= qs                                         */
+    Q_BEFORE,       /* tredge 'L': boundary >= qs                        */
+    Q_AFTER,        /* tredge 'H': boundary <= qe                        */
+    Q_DONE
+} qphase_e;
+
+/* Where the scan stands; the transaction works on a copy, which the
+ * caller keeps only once the transaction committed (a retried transaction
+ * starts again from the last committed position). */
+typedef struct qpos_t {
+    qphase_e phase;
+    int cls;                    /* Q_LONG_FIND / Q_LONG                     */
+    unsigned char resume[32];   /* first key still to read in this phase  */
+    apr_size_t resume_len;      /* 0: from the phase's start              */
+} qpos_t;
+
+typedef struct query_baton_t {
+    calstore_id_t coll;
+    apr_int64_t qs, qe;
+    apr_uint32_t comp_mask;
+    int first;
+    apr_uint64_t maxdur;
+    qpos_t pos;                 /* committed position                      */
+    qpos_t next;                /* position after this transaction         */
+    idset_t seen;               /* ids reported or skipped so far          */
+    apr_array_header_t *ids;    /* new candidates of this transaction      */
+    apr_array_header_t *found;  /* found_t                                 */
+    apr_pool_t *pool;           /* 'seen' lives here                       */
+    apr_pool_t *batchpool;
+} query_baton_t;
+
+/* t - d, saturated at the smallest time. */
+static apr_int64_t time_sub(apr_int64_t t, apr_uint64_t d)
+{
+    apr_uint64_t room = (apr_uint64_t)t - (apr_uint64_t)APR_INT64_MIN;
+
+    return d >= room ? APR_INT64_MIN : (apr_int64_t)((apr_uint64_t)t - d);
+}
+
+/* Advance 'q' (b->next) through the current phase: read index entries from
+ * its resume point until the phase's range ends (then move to the next
+ * phase), CALSTORE_BATCH new candidates were found, or '*budget' entries
+ * were read. */
+static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
+                               query_baton_t *b, idset_t *local,
+                               int *budget, apr_pool_t *scratch)
+{
+    qpos_t *q = &b->next;
+    unsigned char lo[32], hi[32];
+    apr_size_t lolen, hilen, keylen;
+    int filter = 0, ret, t_ret, done = 0;
+    apr_uint64_t visited = 0;
+    apr_status_t rv = APR_SUCCESS;
+    calstore_id_t obj;
+    DB *db = st->tredge;
+    DBC *c = NULL;
+    DBT key, val;
+
+    calstore_put_be64(lo, b->coll);
+    calstore_put_be64(hi, b->coll);
+    switch (q->phase) {
+    case Q_TR:
+        db = st->tr;
+        calstore_put_ord64(lo + 8, time_sub(b->qs, b->maxdur));
+        calstore_put_ord64(hi + 8, b->qe);
+        lolen = hilen = 16;
+        keylen = CALSTORE_TR_KEY;
+        filter = 1;
+        break;
+    case Q_LONG_FIND:
+        lo[8] = CALSTORE_EDGE_LONG;
+        lo[9] = (unsigned char)q->cls;
+        lolen = 10;
+        hi[8] = CALSTORE_EDGE_LONG;
+        hilen = 9;
+        keylen = CALSTORE_LONG_KEY;
+        break;
+    case Q_LONG:
+        lo[8] = hi[8] = CALSTORE_EDGE_LONG;
+        lo[9] = hi[9] = (unsigned char)q->cls;
+        calstore_put_ord64(lo + 10,
+                           time_sub(b->qs, calstore_long_class_max(q->cls)));
+        calstore_put_ord64(hi + 10, b->qe);
+        lolen = hilen = 18;
+        keylen = CALSTORE_LONG_KEY;
+        filter = 1;
+        break;
+    case Q_BEFORE:
+        lo[8] = hi[8] = CALSTORE_EDGE_BEFORE;
+        calstore_put_ord64(lo + 9, b->qs);
+        lolen = 17;
+        hilen = 9;
+        keylen = CALSTORE_EDGE_KEY;
+        break;
+    case Q_AFTER:
+        lo[8] = hi[8] = CALSTORE_EDGE_AFTER;
+        lolen = 9;
+        calstore_put_ord64(hi + 9, b->qe);
+        hilen = 17;
+        keylen = CALSTORE_EDGE_KEY;
+        break;
+    default:
+        return APR_SUCCESS;
+    }
+    if (q->resume_len) {
+        memcpy(lo, q->resume, q->resume_len);
+        lolen = q->resume_len;
+    }
+    if ((ret = db->cursor(db, txn, &c, 0)) != 0) {
+        return calstore__db_status(st, ret, "query cursor");
+    }
+    memset(&key, 0, sizeof(key));
+    memset(&val, 0, sizeof(val));
+    key.flags = val.flags = DB_DBT_REALLOC;
+    if ((key.data = malloc(lolen)) == NULL) {
+        c->close(c);
+        return APR_ENOMEM;
+    }
+    memcpy(key.data, lo, lolen);
+    key.size = (u_int32_t)lolen;
+    ret = c->get(c, &key, &val, DB_SET_RANGE);
+    while (ret == 0) {
+        visited++;
+        (*budget)--;
+        if (key.size < hilen || memcmp(key.data, hi, hilen) > 0) {
+            done = 1;
+            break;
+        }
+        if (key.size != keylen || (filter && val.size != 8)) {
+            rv = corrupt("calendar index key in collection", b->coll);
+            break;
+        }
+        if (q->phase == Q_LONG_FIND) {
+            /* The next class present: scan it. */
+            q->cls = ((unsigned char *)key.data)[9];
+            q->phase = Q_LONG;
+            q->resume_len = 0;
+            break;
+        }
+        obj = calstore_get_be64((unsigned char *)key.data + keylen - 8);
+        if ((!filter
+             || (apr_int64_t)calstore_get_be64(val.data) >= b->qs)
+            && !idset_has(&b->seen, obj) && idset_add(local, obj, scratch)) {
+            APR_ARRAY_PUSH(b->ids, calstore_id_t) = obj;
+        }
+        if (b->ids->nelts >= CALSTORE_BATCH || *budget <= 0) {
+            /* key + "\0" is the smallest key after key. */
+            if (key.size + 1 > sizeof(q->resume)) {
+                rv = corrupt("calendar index key in collection", b->coll);
+                break;
+            }
+            memcpy(q->resume, key.data, key.size);
+            q->resume[key.size] = '\0';
+            q->resume_len = key.size + 1;
+            break;
+        }
+        ret = c->get(c, &key, &val, DB_NEXT);
+    }
+    if (ret == DB_NOTFOUND) {
+        ret = 0;
+        done = 1;
+    }
+    t_ret = c->close(c);
+    free(key.data);
+    free(val.data);
+    __atomic_add_fetch(&calstore__test_visited, visited, __ATOMIC_RELAXED);
+    if (ret == 0) {
+        ret = t_ret;
+    }
+    if (rv == APR_SUCCESS && ret != 0) {
+        rv = calstore__db_status(st, ret, "query");
+    }
+    if (rv == APR_SUCCESS && done) {
+        q->resume_len = 0;
+        switch (q->phase) {
+        case Q_TR:
+            q->phase = Q_LONG_FIND;
+            q->cls = 0;
+            break;
+        case Q_LONG:
+            q->phase = Q_LONG_FIND;
+            q->cls++;
+            break;
+        case Q_LONG_FIND:
+            q->phase = Q_BEFORE;
+            break;
+        case Q_BEFORE:
+            q->phase = Q_AFTER;
+            break;
+        default:
+            q->phase = Q_DONE;
+            break;
+        }
+        if (q->phase == Q_LONG_FIND && q->cls > 255) {
+            q->phase = Q_BEFORE;
+        }
+    }
+    return rv;
+}
+
+static apr_status_t query_range_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                    apr_pool_t *scratch)
+{
+    query_baton_t *b = baton;
+    int budget = CALSTORE_QUERY_SCAN;
+    node_ref_t coll;
+    idset_t local;
+    apr_status_t rv;
+
+    apr_pool_clear(b->batchpool);
+    b->ids = apr_array_make(b->batchpool, CALSTORE_BATCH,
+                            sizeof(calstore_id_t));
+    b->found = apr_array_make(b->batchpool, CALSTORE_BATCH, sizeof(found_t));
+    b->next = b->pos;
+    if (b->first) {
+        rv = get_by_id(st, txn, b->coll, &coll, scratch);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (coll.rec.kind != CALSTORE_KIND_COLLECTION) {
+            return CALSTORE_ENOTCOLL;
+        }
+        if (!(coll.rec.flags & CALSTORE_COLL_CALENDAR)) {
+            b->next.phase = Q_DONE;
+        }
+        b->maxdur = coll.rec.maxdur;
+    }
+    idset_init(&local, 512, scratch);
+    while (b->next.phase != Q_DONE && b->ids->nelts < CALSTORE_BATCH
+           && budget > 0) {
+        if ((rv = query_scan(st, txn, b, &local, &budget, scratch))
+            != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return read_found(st, txn, b->coll, b->comp_mask, b->ids, b->found,
+                      b->batchpool);
+}
+
+apr_status_t calstore_query_range(calstore_t *st, calstore_id_t coll,
+                                  apr_int64_t start, apr_int64_t end,
+                                  apr_uint32_t comp_mask,
+                                  calstore_obj_cb *cb, void *baton,
+                                  apr_pool_t *pool)
+{
+    query_baton_t b;
+    apr_pool_t *qpool, *scratch;
+    apr_status_t rv;
+    int i;
+
+    if (coll == 0 || cb == NULL || start > end) {
+        return CALSTORE_EINVAL;
+    }
+    memset(&b, 0, sizeof(b));
+    b.coll = coll;
+    b.qs = start;
+    b.qe = end;
+    b.comp_mask = comp_mask;
+    b.first = 1;
+    b.pos.phase = Q_TR;
+    apr_pool_create(&qpool, pool);
+    apr_pool_create(&b.batchpool, qpool);
+    apr_pool_create(&scratch, qpool);
+    b.pool = qpool;
+    idset_init(&b.seen, 256, qpool);
+    for (;;) {
+        /* The transaction (cursors, locks) ends inside calstore__run,
+         * before any callback runs. */
+        rv = calstore__run(st, 0, query_range_txn, &b, qpool);
+        if (rv != APR_SUCCESS) {
+            break;
+        }
+        b.first = 0;
+        b.pos = b.next;
+        for (i = 0; i < b.ids->nelts; i++) {
+            idset_add(&b.seen, APR_ARRAY_IDX(b.ids, i, calstore_id_t), qpool);
+        }
+        rv = call_found(b.found, cb, baton, scratch);
+        if (rv != APR_SUCCESS || b.pos.phase == Q_DONE) {
+            break;
+        }
+    }
+    apr_pool_destroy(qpool);
+    return rv;
+}
+
+typedef struct query_all_baton_t {
+    calstore_id_t coll;
+    apr_uint32_t comp_mask;
+    int first;
+    int done;
+    const char *after;
+    apr_size_t after_len;
+    char last[CALSTORE_NAME_MAX + 1];
+    apr_size_t last_len;
+    apr_array_header_t *found;
+    apr_pool_t *batchpool;
+} query_all_baton_t;
+
+static apr_status_t query_all_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                  apr_pool_t *scratch)
+{
+    query_all_baton_t *b = baton;
+    apr_array_header_t *members, *ids;
+    node_ref_t coll, *m;
+    apr_status_t rv;
+    int i;
+
+    apr_pool_clear(b->batchpool);
+    b->found = apr_array_make(b->batchpool, CALSTORE_BATCH, sizeof(found_t));
+    b->done = 1;
+    if (b->first) {
+        if ((rv = get_by_id(st, txn, b->coll, &coll, scratch))
+            != APR_SUCCESS) {
+            return rv;
+        }
+        if (coll.rec.kind != CALSTORE_KIND_COLLECTION) {
+            return CALSTORE_ENOTCOLL;
+        }
+        if (!(coll.rec.flags & CALSTORE_COLL_CALENDAR)) {
+            return APR_SUCCESS;
+        }
+    }
+    if ((rv = read_members(st, txn, b->coll, b->after, b->after_len,
+                           CALSTORE_BATCH, 0, &members, scratch))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    ids = apr_array_make(scratch, members->nelts, sizeof(calstore_id_t));
+    for (i = 0; i < members->nelts; i++) {
+        m = &APR_ARRAY_IDX(members, i, node_ref_t);
+        if (m->rec.kind == CALSTORE_KIND_RESOURCE) {
+            APR_ARRAY_PUSH(ids, calstore_id_t) = m->rec.id;
+        }
+    }
+    if (members->nelts == CALSTORE_BATCH) {
+        m = &APR_ARRAY_IDX(members, members->nelts - 1, node_ref_t);
+        memcpy(b->last, m->name, m->nlen);
+        b->last_len = m->nlen;
+        b->done = 0;
+    }
+    return read_found(st, txn, b->coll, b->comp_mask, ids, b->found,
+                      b->batchpool);
+}
+
+apr_status_t calstore_query_all(calstore_t *st, calstore_id_t coll,
+                                apr_uint32_t comp_mask,
+                                calstore_obj_cb *cb, void *baton,
+                                apr_pool_t *pool)
+{
+    query_all_baton_t b;
+    char after[CALSTORE_NAME_MAX + 1];
+    apr_pool_t *qpool, *scratch;
+    apr_status_t rv;
+
+    if (coll == 0 || cb == NULL) {
+        return CALSTORE_EINVAL;
+    }
+    memset(&b, 0, sizeof(b));
+    b.coll = coll;
+    b.comp_mask = comp_mask;
+    b.first = 1;
+    apr_pool_create(&qpool, pool);
+    apr_pool_create(&b.batchpool, qpool);
+    apr_pool_create(&scratch, qpool);
+    for (;;) {
+        rv = calstore__run(st, 0, query_all_txn, &b, qpool);
+        if (rv != APR_SUCCESS) {
+            break;
+        }
+        b.first = 0;
+        rv = call_found(b.found, cb, baton, scratch);
+        if (rv != APR_SUCCESS || b.done) {
+            break;
+        }
+        memcpy(after, b.last, b.last_len);
+        b.after = after;
+        b.after_len = b.last_len;
+    }
+    apr_pool_destroy(qpool);
+    return rv;
+}
+
+typedef struct cal_get_baton_t {
+    calstore_id_t id;
+    const char *uid;
+    const char *name;
+    const void *record;
+    apr_size_t len;
+    apr_pool_t *pool;
+} cal_get_baton_t;
+
+static apr_status_t uid_lookup_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                   apr_pool_t *scratch)
+{
+    cal_get_baton_t *b = baton;
+    unsigned char *uk;
+    apr_size_t usize;
+    DBT key, val;
+    int ret;
+
+    uk = uid_key(b->id, b->uid, strlen(b->uid), &usize, scratch);
+    dbt_in(&key, uk, usize);
+    dbt_malloc(&val);
+    ret = st->uid->get(st->uid, txn, &key, &val, 0);
+    if (ret == DB_NOTFOUND) {
+        return CALSTORE_ENOENT;
+    }
+    if (ret != 0) {
+        return calstore__db_status(st, ret, "reading a UID entry");
+    }
+    b->name = dbt_take(&val, b->pool);
+    return APR_SUCCESS;
+}
+
+apr_status_t calstore_uid_lookup(calstore_t *st, calstore_id_t coll,
+                                 const char *uid, const char **name,
+                                 apr_pool_t *pool)
+{
+    cal_get_baton_t b;
+    apr_status_t rv;
+
+    *name = NULL;
+    if (uid == NULL) {
+        return CALSTORE_EINVAL;
+    }
+    if (*uid == '\0' || strlen(uid) > CALSTORE_UID_MAX) {
+        return CALSTORE_ENOENT;
+    }
+    memset(&b, 0, sizeof(b));
+    b.id = coll;
+    b.uid = uid;
+    b.pool = pool;
+    rv = calstore__run(st, 0, uid_lookup_txn, &b, pool);
+    if (rv == APR_SUCCESS) {
+        *name = b.name;
+    }
+    return rv;
+}
+
+static apr_status_t get_record_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                   apr_pool_t *scratch)
+{
+    cal_get_baton_t *b = baton;
+
+    return get_calobj_blob(st, txn, b->id, &b->record, &b->len, b->pool);
+}
+
+apr_status_t calstore_get_record(calstore_t *st, calstore_id_t id,
+                                 const void **record, apr_size_t *len,
+                                 apr_pool_t *pool)
+{
+    cal_get_baton_t b;
+    apr_status_t rv;
+
+    *record = NULL;
+    *len = 0;
+    memset(&b, 0, sizeof(b));
+    b.id = id;
+    b.pool = pool;
+    rv = calstore__run(st, 0, get_record_txn, &b, pool);
+    if (rv == APR_SUCCESS) {
+        *record = b.record;
+        *len = b.len;
+    }
+    return rv;
 }
 
 /* ---- etag --------------------------------------------------------------- */
@@ -1595,6 +3079,7 @@ apr_status_t calstore_prop_patch(calstore_t *st, calstore_id_t id,
 
 typedef struct counts_baton_t {
     apr_size_t *counts;
+    int cal;
 } counts_baton_t;
 
 static apr_status_t counts_txn(calstore_t *st, DB_TXN *txn, void *baton,
@@ -1604,14 +3089,24 @@ static apr_status_t counts_txn(calstore_t *st, DB_TXN *txn, void *baton,
     DB *dbs[5];
     DBC *c;
     DBT key, val;
-    int i, ret, t_ret;
+    int i, n, ret, t_ret;
 
-    dbs[0] = st->meta;
-    dbs[1] = st->nodes;
-    dbs[2] = st->byid;
-    dbs[3] = st->bodies;
-    dbs[4] = st->props;
-    for (i = 0; i < 5; i++) {
+    if (b->cal) {
+        dbs[0] = st->calobj;
+        dbs[1] = st->uid;
+        dbs[2] = st->tr;
+        dbs[3] = st->tredge;
+        n = 4;
+    }
+    else {
+        dbs[0] = st->meta;
+        dbs[1] = st->nodes;
+        dbs[2] = st->byid;
+        dbs[3] = st->bodies;
+        dbs[4] = st->props;
+        n = 5;
+    }
+    for (i = 0; i < n; i++) {
         b->counts[i] = 0;
         if ((ret = dbs[i]->cursor(dbs[i], txn, &c, 0)) != 0) {
             return calstore__db_status(st, ret, "counting");
@@ -1642,47 +3137,37 @@ apr_status_t calstore__test_counts(calstore_t *st, apr_size_t counts[5])
     apr_status_t rv;
 
     b.counts = counts;
+    b.cal = 0;
     apr_pool_create(&pool, st->pool);
     rv = calstore__run(st, 0, counts_txn, &b, pool);
     apr_pool_destroy(pool);
     return rv;
 }
 
-/* Fetch byid(id) into *parent / *name.  APR_SUCCESS, CALSTORE_ENOENT. */
-static apr_status_t get_byid(calstore_t *st, DB_TXN *txn, calstore_id_t id,
-                             calstore_id_t *parent, const char **name,
-                             apr_size_t *nlen, apr_pool_t *pool)
+apr_status_t calstore__test_cal_counts(calstore_t *st, apr_size_t counts[4])
 {
-    unsigned char k[8];
-    DBT key, val;
-    apr_size_t size;
-    char *data;
-    int ret;
+    counts_baton_t b;
+    apr_pool_t *pool;
+    apr_status_t rv;
 
-    calstore_put_be64(k, id);
-    dbt_in(&key, k, 8);
-    dbt_malloc(&val);
-    ret = st->byid->get(st->byid, txn, &key, &val, 0);
-    if (ret == DB_NOTFOUND) {
-        return CALSTORE_ENOENT;
-    }
-    if (ret != 0) {
-        return calstore__db_status(st, ret, "reading byid");
-    }
-    size = val.size;
-    data = dbt_take(&val, pool);
-    if (size < 8) {
-        return corrupt("byid record", id);
-    }
-    *parent = calstore_get_be64((unsigned char *)data);
-    *name = data + 8;
-    *nlen = size - 8;
-    return APR_SUCCESS;
+    b.counts = counts;
+    b.cal = 1;
+    apr_pool_create(&pool, st->pool);
+    rv = calstore__run(st, 0, counts_txn, &b, pool);
+    apr_pool_destroy(pool);
+    return rv;
 }
 
 typedef struct check_state_t {
     int bad;                    /* problems found                           */
     int roots;                  /* root records seen                        */
+    apr_size_t cal_members;     /* resources whose parent is a calendar    */
+    apr_size_t calobjs;         /* calobj records                          */
+    apr_size_t want_tr;         /* tr entries the records call for         */
+    apr_size_t want_edges;      /* tredge entries the records call for     */
+    apr_size_t uids;            /* entries seen in uid, tr, tredge         */
+    apr_size_t trs;
+    apr_size_t edges;
 } check_state_t;
 
 static void check_fail(check_state_t *cs, const char *what, calstore_id_t id)
@@ -1791,6 +3276,24 @@ static apr_status_t check_node(calstore_t *st, DB_TXN *txn, const DBT *key,
         else if (pref.rec.kind != CALSTORE_KIND_COLLECTION) {
             check_fail(cs, "parent is not a collection", rec.id);
         }
+        else if (pref.rec.flags & CALSTORE_COLL_CALENDAR) {
+            if (rec.kind == CALSTORE_KIND_COLLECTION) {
+                check_fail(cs, "collection inside a calendar", rec.id);
+            }
+            else {
+                cs->cal_members++;
+            }
+        }
+        else if (rec.kind == CALSTORE_KIND_RESOURCE && rec.flags != 0) {
+            check_fail(cs, "component flags outside a calendar", rec.id);
+        }
+    }
+    if (rec.kind == CALSTORE_KIND_COLLECTION
+        ? ((rec.flags & ~(CALSTORE_COLL_CALENDAR
+                          | CALSTORE_COLL_CALLER_MASK)) != 0
+           || (!(rec.flags & CALSTORE_COLL_CALENDAR) && rec.maxdur != 0))
+        : ((rec.flags & ~CALSTORE_RES_COMP_MASK) != 0 || rec.maxdur != 0)) {
+        check_fail(cs, "unknown node flags or stray maxdur", rec.id);
     }
 
     calstore_put_be64(k8, rec.id);
@@ -1880,6 +3383,209 @@ static apr_status_t check_prop(calstore_t *st, DB_TXN *txn, const DBT *key,
     return check_owned(st, txn, key, 1, cs, pool);
 }
 
+/* Does 'db' hold 'k' with exactly the value 'v' (vlen bytes)?  1, 0, or
+ * -1 with *rv set on a Berkeley DB error. */
+static int check_has(calstore_t *st, DB *db, DB_TXN *txn, const void *k,
+                     apr_size_t klen, const void *v, apr_size_t vlen,
+                     apr_status_t *rv)
+{
+    DBT key, val;
+    int ret, same;
+
+    dbt_in(&key, k, klen);
+    dbt_malloc(&val);
+    ret = db->get(db, txn, &key, &val, 0);
+    if (ret == DB_NOTFOUND) {
+        return 0;
+    }
+    if (ret != 0) {
+        *rv = calstore__db_status(st, ret, "check");
+        return -1;
+    }
+    same = val.size == vlen && (vlen == 0 || memcmp(val.data, v, vlen) == 0);
+    free(val.data);
+    return same;
+}
+
+/* calobj: belongs to a resource of a calendar, with the same component,
+ * and every index entry it calls for is there. */
+static apr_status_t check_calobj(calstore_t *st, DB_TXN *txn, const DBT *key,
+                                 const DBT *val, check_state_t *cs,
+                                 apr_pool_t *pool)
+{
+    calstore_id_t id = key->size == 8 ? calstore_get_be64(key->data) : 0;
+    node_ref_t node, coll;
+    unsigned char k[32], v[8], *uk;
+    apr_size_t usize;
+    apr_status_t rv = APR_SUCCESS;
+    calobj_t co;
+    int i, has;
+
+    cs->calobjs++;
+    if (key->size != 8 || calobj_decode(val->data, val->size, &co, pool)) {
+        check_fail(cs, "undecodable calendar object record", id);
+        return APR_SUCCESS;
+    }
+    rv = get_by_id(st, txn, id, &node, pool);
+    if (rv == APR_SUCCESS) {
+        rv = get_by_id(st, txn, node.parent, &coll, pool);
+    }
+    if (rv == CALSTORE_ENOENT || rv == CALSTORE_ECORRUPT) {
+        check_fail(cs, "calendar object record without its node", id);
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (node.rec.kind != CALSTORE_KIND_RESOURCE || !is_calendar(&coll)) {
+        check_fail(cs, "calendar object record outside a calendar", id);
+        return APR_SUCCESS;
+    }
+    if (node.rec.flags != (co.comp & CALSTORE_RES_COMP_MASK)) {
+        check_fail(cs, "node flags differ from the component", id);
+    }
+    uk = uid_key(coll.rec.id, co.uid, co.uid_len, &usize, pool);
+    if ((has = check_has(st, st->uid, txn, uk, usize, node.name, node.nlen,
+                         &rv)) < 0) {
+        return rv;
+    }
+    if (!has) {
+        check_fail(cs, "UID entry missing or naming another member", id);
+    }
+    for (i = 0; i < co.nspans; i++) {
+        const calstore_span_t *sp = &co.spans[i];
+
+        calstore_put_be64(v, (apr_uint64_t)sp->end);
+        if (span_is_long(sp)) {
+            long_key(k, coll.rec.id, sp, id);
+            has = check_has(st, st->tredge, txn, k, CALSTORE_LONG_KEY, v, 8,
+                            &rv);
+            cs->want_edges++;
+        }
+        else {
+            tr_key(k, coll.rec.id, sp->start, id);
+            has = check_has(st, st->tr, txn, k, CALSTORE_TR_KEY, v, 8, &rv);
+            cs->want_tr++;
+            if (span_dur(sp) > coll.rec.maxdur) {
+                check_fail(cs, "instance longer than its calendar's maxdur",
+                           id);
+            }
+        }
+        if (has < 0) {
+            return rv;
+        }
+        if (!has) {
+            check_fail(cs, "instance missing from the time-range index", id);
+        }
+    }
+    for (i = 0; i < 2; i++) {
+        int kind = i ? CALSTORE_EDGE_AFTER : CALSTORE_EDGE_BEFORE;
+
+        if (!(co.flags & (i ? CALSTORE_CALOBJ_AFTER
+                            : CALSTORE_CALOBJ_BEFORE))) {
+            continue;
+        }
+        edge_key(k, coll.rec.id, kind, i ? co.win_until : co.win_from, id);
+        if ((has = check_has(st, st->tredge, txn, k, CALSTORE_EDGE_KEY, "",
+                             0, &rv)) < 0) {
+            return rv;
+        }
+        cs->want_edges++;
+        if (!has) {
+            check_fail(cs, "window edge missing", id);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* uid: names a member of that calendar whose record has this UID. */
+static apr_status_t check_uid(calstore_t *st, DB_TXN *txn, const DBT *key,
+                              const DBT *val, check_state_t *cs,
+                              apr_pool_t *pool)
+{
+    calstore_id_t coll = key->size > 8 ? calstore_get_be64(key->data) : 0;
+    node_ref_t node;
+    apr_status_t rv;
+    calobj_t co;
+
+    cs->uids++;
+    if (key->size <= 8 || val->size == 0 || val->size > CALSTORE_NAME_MAX) {
+        check_fail(cs, "bad UID entry in calendar", coll);
+        return APR_SUCCESS;
+    }
+    rv = get_member(st, txn, coll, val->data, val->size, 0, &node, pool);
+    if (rv == APR_SUCCESS) {
+        rv = get_calobj(st, txn, node.rec.id, 0, &co, pool);
+    }
+    if (rv == CALSTORE_ENOENT || rv == CALSTORE_ECORRUPT) {
+        check_fail(cs, "UID entry naming no calendar object of calendar",
+                   coll);
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (co.uid_len != key->size - 8
+        || memcmp(co.uid, (const char *)key->data + 8, co.uid_len) != 0) {
+        check_fail(cs, "UID entry differs from the object's UID", node.rec.id);
+    }
+    return APR_SUCCESS;
+}
+
+/* tr and tredge: well-formed, for an object of that calendar. */
+static apr_status_t check_entry(calstore_t *st, DB_TXN *txn, const DBT *key,
+                                const DBT *val, check_state_t *cs, int tr,
+                                apr_pool_t *pool)
+{
+    const unsigned char *k = key->data;
+    calstore_id_t coll = key->size >= 8 ? calstore_get_be64(k) : 0, obj;
+    calstore_id_t parent;
+    const char *name;
+    apr_size_t nlen;
+    apr_status_t rv;
+    int ok;
+
+    if (tr) {
+        cs->trs++;
+        ok = key->size == CALSTORE_TR_KEY && val->size == 8;
+    }
+    else {
+        cs->edges++;
+        ok = key->size > 8
+             && (k[8] == CALSTORE_EDGE_LONG
+                 ? key->size == CALSTORE_LONG_KEY && val->size == 8
+                 : (k[8] == CALSTORE_EDGE_BEFORE
+                    || k[8] == CALSTORE_EDGE_AFTER)
+                   && key->size == CALSTORE_EDGE_KEY && val->size == 0);
+    }
+    if (!ok) {
+        check_fail(cs, "bad time-range index entry in calendar", coll);
+        return APR_SUCCESS;
+    }
+    obj = calstore_get_be64(k + key->size - 8);
+    rv = get_byid(st, txn, obj, &parent, &name, &nlen, pool);
+    if (rv == CALSTORE_ENOENT || (rv == APR_SUCCESS && parent != coll)) {
+        check_fail(cs, "time-range index entry for no object of its "
+                   "calendar", obj);
+        return APR_SUCCESS;
+    }
+    return rv;
+}
+
+static apr_status_t check_tr(calstore_t *st, DB_TXN *txn, const DBT *key,
+                             const DBT *val, check_state_t *cs,
+                             apr_pool_t *pool)
+{
+    return check_entry(st, txn, key, val, cs, 1, pool);
+}
+
+static apr_status_t check_edge(calstore_t *st, DB_TXN *txn, const DBT *key,
+                               const DBT *val, check_state_t *cs,
+                               apr_pool_t *pool)
+{
+    return check_entry(st, txn, key, val, cs, 0, pool);
+}
+
 static apr_status_t check_txn(calstore_t *st, DB_TXN *txn, void *baton,
                               apr_pool_t *scratch)
 {
@@ -1894,11 +3600,32 @@ static apr_status_t check_txn(calstore_t *st, DB_TXN *txn, void *baton,
         || (rv = check_scan(st, st->bodies, txn, check_body, &cs, scratch))
            != APR_SUCCESS
         || (rv = check_scan(st, st->props, txn, check_prop, &cs, scratch))
+           != APR_SUCCESS
+        || (rv = check_scan(st, st->calobj, txn, check_calobj, &cs,
+                            scratch)) != APR_SUCCESS
+        || (rv = check_scan(st, st->uid, txn, check_uid, &cs, scratch))
+           != APR_SUCCESS
+        || (rv = check_scan(st, st->tr, txn, check_tr, &cs, scratch))
+           != APR_SUCCESS
+        || (rv = check_scan(st, st->tredge, txn, check_edge, &cs, scratch))
            != APR_SUCCESS) {
         return rv;
     }
     if (cs.roots != 1) {
         check_fail(&cs, "not exactly one root", CALSTORE_ROOT_ID);
+    }
+    /* Each record's entries exist; equal counts mean there are no others. */
+    if (cs.calobjs != cs.cal_members) {
+        check_fail(&cs, "calendar members and calendar object records "
+                   "differ in number", 0);
+    }
+    if (cs.uids != cs.calobjs) {
+        check_fail(&cs, "UID entries and calendar objects differ in "
+                   "number", 0);
+    }
+    if (cs.trs != cs.want_tr || cs.edges != cs.want_edges) {
+        check_fail(&cs, "time-range index holds entries no record calls "
+                   "for", 0);
     }
     /* APR_SUCCESS commits (nothing was written), anything else aborts. */
     return cs.bad ? CALSTORE_ECORRUPT : APR_SUCCESS;
@@ -1937,5 +3664,214 @@ apr_status_t calstore__test_hold(calstore_t *st, const char *path)
         rv = put_node(st, txn, &dir, pool);
     }
     /* The transaction is deliberately left open. */
+    return rv;
+}
+
+/* ---- damage for the consistency check's tests --------------------------- */
+
+typedef struct damage_t {
+    int what;                   /* 0: nothing to undo                       */
+    int req;                    /* what damage_txn is asked to do          */
+    DB *db;
+    void *key;                  /* malloc'd                                 */
+    apr_size_t klen;
+    void *val;                  /* malloc'd; NULL: undo deletes the key     */
+    apr_size_t vlen;
+} damage_t;
+
+static damage_t last_damage;
+
+static void *memdup_malloc(const void *p, apr_size_t len)
+{
+    void *q = malloc(len ? len : 1);
+
+    if (q != NULL && len) {
+        memcpy(q, p, len);
+    }
+    return q;
+}
+
+static void damage_free(damage_t *d)
+{
+    int req = d->req;
+
+    free(d->key);
+    free(d->val);
+    memset(d, 0, sizeof(*d));
+    d->req = req;
+}
+
+/* Read the first record of 'db' (write-locked) into malloc'd copies. */
+static apr_status_t damage_first(calstore_t *st, DB *db, DB_TXN *txn,
+                                 damage_t *d)
+{
+    DBT key, val;
+    DBC *c;
+    int ret, t_ret;
+
+    if ((ret = db->cursor(db, txn, &c, 0)) != 0) {
+        return calstore__db_status(st, ret, "damage");
+    }
+    dbt_malloc(&key);
+    dbt_malloc(&val);
+    ret = c->get(c, &key, &val, DB_FIRST | DB_RMW);
+    t_ret = c->close(c);
+    if (ret == DB_NOTFOUND) {
+        return CALSTORE_ENOENT;
+    }
+    if (ret == 0 && t_ret != 0) {
+        free(key.data);
+        free(val.data);
+        ret = t_ret;
+    }
+    if (ret != 0) {
+        return calstore__db_status(st, ret, "damage");
+    }
+    d->db = db;
+    d->key = key.data;
+    d->klen = key.size;
+    d->val = val.data ? val.data : malloc(1);
+    d->vlen = val.size;
+    return d->val ? APR_SUCCESS : APR_ENOMEM;
+}
+
+static apr_status_t damage_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                               apr_pool_t *scratch)
+{
+    damage_t *d = baton;
+    unsigned char k[CALSTORE_TR_KEY], v[8], *rec;
+    node_ref_t coll;
+    apr_status_t rv;
+    DBT key, val;
+    DBC *c;
+    int ret, t_ret;
+
+    damage_free(d);             /* what a failed attempt left */
+    d->what = d->req;
+    switch (d->what) {
+    default:
+        return CALSTORE_EINVAL;
+    case 'T':
+    case 'U':
+    case 'E':
+        rv = damage_first(st, d->what == 'T' ? st->tr
+                              : d->what == 'U' ? st->uid : st->tredge,
+                          txn, d);
+        if (rv == APR_SUCCESS) {
+            rv = del_key(st, d->db, txn, d->key, d->klen, "damage");
+        }
+        return rv;
+    case 'u':
+        if ((rv = damage_first(st, st->uid, txn, d)) != APR_SUCCESS) {
+            return rv;
+        }
+        return put_kv(st, st->uid, txn, d->key, d->klen, "no-such-member",
+                      14, "damage");
+    case 't':
+        /* An entry for an object that does not exist; undo deletes it. */
+        tr_key(k, CALSTORE_ROOT_ID, 0, APR_UINT64_C(0xFFFFFFFFFFFFFFF0));
+        calstore_put_be64(v, 3600);
+        if ((d->key = malloc(sizeof(k))) == NULL) {
+            return APR_ENOMEM;
+        }
+        memcpy(d->key, k, sizeof(k));
+        d->klen = sizeof(k);
+        d->db = st->tr;
+        return put_kv(st, st->tr, txn, k, sizeof(k), v, 8, "damage");
+    case 'M':
+        /* The calendar of the first tr entry longer than 0 s: its maxdur
+         * set to 0. */
+        if ((ret = st->tr->cursor(st->tr, txn, &c, 0)) != 0) {
+            return calstore__db_status(st, ret, "damage");
+        }
+        memset(&key, 0, sizeof(key));
+        memset(&val, 0, sizeof(val));
+        key.flags = val.flags = DB_DBT_REALLOC;
+        rv = CALSTORE_ENOENT;
+        while ((ret = c->get(c, &key, &val, DB_NEXT)) == 0) {
+            if (key.size == CALSTORE_TR_KEY && val.size == 8
+                && (apr_int64_t)calstore_get_be64(val.data)
+                   > calstore_get_ord64((unsigned char *)key.data + 8)) {
+                rv = APR_SUCCESS;
+                break;
+            }
+        }
+        t_ret = c->close(c);
+        if (rv == APR_SUCCESS) {
+            rv = get_by_id(st, txn, calstore_get_be64(key.data), &coll,
+                           scratch);
+        }
+        free(key.data);
+        free(val.data);
+        if (ret != 0 && ret != DB_NOTFOUND) {
+            return calstore__db_status(st, ret, "damage");
+        }
+        if (t_ret != 0) {
+            return calstore__db_status(st, t_ret, "damage");
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        d->db = st->nodes;
+        d->key = node_key(coll.parent, coll.name, coll.nlen, &d->klen,
+                          scratch);
+        d->vlen = calstore_rec_size(&coll.rec);
+        d->val = apr_palloc(scratch, d->vlen);
+        calstore_rec_encode(&coll.rec, d->val);
+        d->key = memdup_malloc(d->key, d->klen);
+        d->val = memdup_malloc(d->val, d->vlen);
+        if (d->key == NULL || d->val == NULL) {
+            return APR_ENOMEM;
+        }
+        coll.rec.maxdur = 0;
+        rec = apr_palloc(scratch, calstore_rec_size(&coll.rec));
+        calstore_rec_encode(&coll.rec, rec);
+        return put_kv(st, st->nodes, txn, d->key, d->klen, rec,
+                      calstore_rec_size(&coll.rec), "damage");
+    }
+}
+
+static apr_status_t undamage_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                 apr_pool_t *scratch)
+{
+    damage_t *d = baton;
+
+    if (d->val == NULL) {
+        return del_key(st, d->db, txn, d->key, d->klen, "undamage");
+    }
+    return put_kv(st, d->db, txn, d->key, d->klen, d->val, d->vlen,
+                  "undamage");
+}
+
+apr_status_t calstore__test_damage(calstore_t *st, int what)
+{
+    apr_pool_t *pool;
+    damage_t d;
+    apr_status_t rv;
+
+    apr_pool_create(&pool, st->pool);
+    if (what == 0) {
+        rv = last_damage.what ? calstore__run(st, 1, undamage_txn,
+                                              &last_damage, pool)
+                              : CALSTORE_ENOENT;
+        if (rv == APR_SUCCESS) {
+            damage_free(&last_damage);
+        }
+    }
+    else if (last_damage.what) {
+        rv = CALSTORE_EINVAL;   /* undo the last damage first */
+    }
+    else {
+        memset(&d, 0, sizeof(d));
+        d.req = what;
+        rv = calstore__run(st, 1, damage_txn, &d, pool);
+        if (rv == APR_SUCCESS) {
+            last_damage = d;
+        }
+        else {
+            damage_free(&d);
+        }
+    }
+    apr_pool_destroy(pool);
     return rv;
 }

@@ -155,7 +155,11 @@ typedef struct calstore_node_t {
     calstore_id_t parent;       /* 0 for the root                            */
     const char *name;           /* last path segment; "" for the root        */
     calstore_kind_e kind;
-    apr_uint32_t flags;         /* reserved for later kinds (calendar, ...)  */
+    apr_uint32_t flags;         /* a collection: CALSTORE_COLL_CALENDAR and
+                                   the caller's CALSTORE_COLL_CALLER_MASK
+                                   bits; a calendar object resource: its
+                                   component kind (CALSTORE_RES_COMP_MASK);
+                                   0 for other resources                    */
     apr_time_t created;
     apr_time_t modified;        /* last content change (resource) or member
                                    change (collection)                       */
@@ -287,6 +291,192 @@ apr_status_t calstore_prop_list(calstore_t *st, calstore_id_t id,
  * not change the node's revision. */
 apr_status_t calstore_prop_patch(calstore_t *st, calstore_id_t id,
                                  const apr_array_header_t *patch,
+                                 apr_pool_t *pool);
+
+
+/* ---- calendar collections and calendar object resources ------------- */
+
+/* node->flags of a collection: a calendar collection (RFC 4791 4.2).  No
+ * collection may be created, copied or moved anywhere below a calendar
+ * collection (CALSTORE_ENESTED). */
+#define CALSTORE_COLL_CALENDAR   0x0001u
+
+/* The bits of a collection's node->flags that belong to the caller: stored
+ * as given to calstore_mkcol_ex(), returned by every lookup, kept by COPY
+ * and MOVE, never interpreted by the store (mod_caldav keeps a calendar's
+ * supported-calendar-component-set there).  The low byte is the store's. */
+#define CALSTORE_COLL_CALLER_MASK 0xffffff00u
+
+/* node->flags of a resource inside a calendar collection: its component
+ * kind (calcore_comp_e bits) in the low byte.  0 for other resources. */
+#define CALSTORE_RES_COMP_MASK   0x00ffu
+
+#define CALSTORE_ENESTED      (CALSTORE_START + 13) /* a collection inside a
+                                                       calendar collection   */
+#define CALSTORE_EUIDCONFLICT (CALSTORE_START + 14) /* another resource of
+                                                       the calendar has this
+                                                       UID (*conflict names
+                                                       it)                   */
+#define CALSTORE_ENOTCALOBJ   (CALSTORE_START + 15) /* a resource without
+                                                       calendar data would
+                                                       land in a calendar    */
+
+/* Create collection 'path' with node flags 'flags' (CALSTORE_COLL_CALENDAR
+ * or not, plus any CALSTORE_COLL_CALLER_MASK bits) and the dead properties
+ * 'props' (calstore_prop_t, values not NULL; 'props' may be NULL) in ONE
+ * transaction: either the collection exists with all of them, or nothing
+ * was written (MKCALENDAR, extended MKCOL).  Errors as calstore_mkcol()
+ * (which is this call with flags 0 and no properties), plus
+ * CALSTORE_ENESTED when the parent is a calendar (after CALSTORE_EEXIST:
+ * an existing node wins), and CALSTORE_EINVAL for unknown flags or a
+ * property with a NULL namespace, an empty name or a NULL value. */
+apr_status_t calstore_mkcol_ex(calstore_t *st, const char *path,
+                               apr_uint32_t flags,
+                               const apr_array_header_t *props,
+                               calstore_node_t **result, apr_pool_t *pool);
+
+/* One instance of a calendar object, in UTC seconds (calcore_time_t). */
+typedef struct calstore_span_t {
+    apr_int64_t start;
+    apr_int64_t end;          /* >= start                                   */
+} calstore_span_t;
+
+/* What the store indexes for a calendar object resource (the attribute
+ * mapping is computed by core/, the store only keeps and searches it).
+ *
+ * 'instances' lists every instance that overlaps the window [win_from,
+ * win_until) by its own RFC 4791 9.9 rule: exactly what calcore_expand()
+ * reports for that window (so an instance that starts before win_from and
+ * reaches into the window is listed).  The instances it does not list are
+ * summed up by two flags: 'before' when some of them end at or before
+ * win_from, 'after' when some start at or after win_until (a rule that runs
+ * past the horizon, or a truncated expansion: then win_until is the
+ * complete_until of the expansion).  An object with no instance listed and
+ * neither flag set is never found by calstore_query_range().
+ *
+ * Every time must lie within +-2^62 (CALCORE_TIME_MIN/MAX do), with
+ * end >= start and win_from <= win_until; the UID must be 1 to 4096 bytes;
+ * 'instances' may be NULL (none) and need not be sorted (the store sorts,
+ * and merges instances with the same start into one with the latest end);
+ * anything else is CALSTORE_EINVAL. */
+typedef struct calstore_calinfo_t {
+    const char *uid;          /* unique within the calendar collection      */
+    apr_uint32_t comp;        /* calcore_comp_e of the object; its low byte
+                                 becomes the node's flags                   */
+    const void *record;       /* serialised calcore index record: opaque to
+                                 the store, handed back by the queries      */
+    apr_size_t record_len;
+    apr_int64_t win_from;     /* 'instances' lists every instance that      */
+    apr_int64_t win_until;    /* overlaps [win_from, win_until)             */
+    int before;               /* unlisted instances may end at or before
+                                 win_from                                   */
+    int after;                /* unlisted instances may start at or after
+                                 win_until                                  */
+    const apr_array_header_t *instances; /* calstore_span_t, by start       */
+} calstore_calinfo_t;
+
+/* calstore_put() for a resource whose parent may be a calendar collection.
+ * When the parent is a calendar, 'cal' must describe the object (else
+ * CALSTORE_ENOTCALOBJ) and, in the same transaction as the body: the UID
+ * is checked (another member with the same UID: CALSTORE_EUIDCONFLICT,
+ * *conflict = that member's name from 'pool', nothing written; the
+ * resource being replaced keeping or changing its UID is no conflict),
+ * the UID index, the time-range index and the record are replaced, the
+ * node's flags get cal->comp.  When the parent is not a calendar, 'cal' is
+ * ignored.  A malformed 'cal' (see calstore_calinfo_t) is CALSTORE_EINVAL,
+ * checked before the parent is known.  'conflict' may be NULL.  Everything
+ * else as calstore_put(), which is this call with cal = NULL. */
+apr_status_t calstore_put_ex(calstore_t *st, const char *path,
+                             const char *content_type,
+                             const char *data, apr_size_t len,
+                             const calstore_cond_t *cond,
+                             const calstore_calinfo_t *cal,
+                             const char **conflict,
+                             calstore_node_t **result, int *created,
+                             apr_pool_t *pool);
+
+/* calstore_copy() / calstore_move() that respect calendar collections:
+ * a collection (even an empty one, even a calendar) may not land in a
+ * calendar (CALSTORE_ENESTED); a resource landing in a calendar takes
+ * 'dst_cal' when it is not NULL (whatever the source: e.g. re-indexed with
+ * the destination's calendar-timezone), else keeps its calendar data
+ * (source in a calendar; a source elsewhere gives CALSTORE_ENOTCALOBJ);
+ * its UID is checked against the destination calendar
+ * (CALSTORE_EUIDCONFLICT, *conflict = the other member's name from 'pool';
+ * a MOVE within one calendar, or a replaced destination with the same UID,
+ * is no conflict; a COPY within one calendar always conflicts with its
+ * source); leaving a calendar drops the calendar data.  Copying a calendar
+ * collection copies its members' calendar data and indexes under the new
+ * ids; moving one is as cheap as moving any collection (its indexes are
+ * keyed by its id).  'dst_cal' is ignored when the destination is not in a
+ * calendar; EINVAL if it is malformed and used.  calstore_copy() and
+ * calstore_move() are these calls with dst_cal = conflict = NULL.  All in
+ * one transaction. */
+apr_status_t calstore_copy_ex(calstore_t *st, const char *src,
+                              const char *dst, int depth, int overwrite,
+                              const calstore_calinfo_t *dst_cal,
+                              const char **conflict,
+                              calstore_node_t **result, apr_pool_t *pool);
+apr_status_t calstore_move_ex(calstore_t *st, const char *src,
+                              const char *dst, int overwrite,
+                              const calstore_calinfo_t *dst_cal,
+                              const char **conflict,
+                              calstore_node_t **result, apr_pool_t *pool);
+
+/* Called for each calendar object found by a query: the node (its name is
+ * the member name) and the record given at PUT time.  Everything is valid
+ * only during the call ('scratch' is cleared between objects); no lock or
+ * cursor is held, so the callback may call the store.  A non-APR_SUCCESS
+ * return stops the query and is returned. */
+typedef apr_status_t calstore_obj_cb(void *baton, const calstore_node_t *node,
+                                     const void *record, apr_size_t len,
+                                     apr_pool_t *scratch);
+
+/* The calendar objects of calendar collection 'coll' that may have an
+ * instance overlapping [start, end) (UTC seconds; CALCORE_TIME_MIN/MAX for
+ * open ends) and whose component kind is in 'comp_mask' (0 = any).  A
+ * superset: the caller applies the exact RFC 4791 9.9 test.  Precisely, an
+ * object is reported iff a listed instance [s, e] has s <= end && e >= start
+ * (closed at both ends, which every 9.9 rule implies), or it has 'before'
+ * and win_from >= start, or 'after' and win_until <= end.  (Floating times
+ * were indexed in the zone the caller chose at PUT: the store cannot tell
+ * them apart, so a query in another zone must widen the range itself, by
+ * 14 h each way.)  Each object is reported once, in an order that depends
+ * only on the store's contents (memory: a set of the ids seen, 16 to 32
+ * bytes per candidate).  The cost grows with the
+ * number of candidates, not with the size of the collection: instances are
+ * found through the time-range index; objects whose instance list does not
+ * cover the range (before / after flags) and instances longer than a week
+ * are found through a small index of window edges.  Objects are read in
+ * batches and called back with no lock held, as calstore_list() does;
+ * objects changed concurrently may or may not be seen.  CALSTORE_ENOENT if
+ * no node has id 'coll', CALSTORE_ENOTCOLL if it is a resource,
+ * CALSTORE_EINVAL if start > end; a collection that is not a calendar has
+ * no calendar objects (APR_SUCCESS, no callback). */
+apr_status_t calstore_query_range(calstore_t *st, calstore_id_t coll,
+                                  apr_int64_t start, apr_int64_t end,
+                                  apr_uint32_t comp_mask,
+                                  calstore_obj_cb *cb, void *baton,
+                                  apr_pool_t *pool);
+
+/* Every calendar object of 'coll' whose kind is in 'comp_mask' (0 = any),
+ * in name order, with its record.  Batches, errors and concurrency as
+ * calstore_query_range(). */
+apr_status_t calstore_query_all(calstore_t *st, calstore_id_t coll,
+                                apr_uint32_t comp_mask,
+                                calstore_obj_cb *cb, void *baton,
+                                apr_pool_t *pool);
+
+/* The member of calendar 'coll' with this UID: *name from 'pool', or
+ * CALSTORE_ENOENT (also when 'coll' is no calendar or does not exist). */
+apr_status_t calstore_uid_lookup(calstore_t *st, calstore_id_t coll,
+                                 const char *uid, const char **name,
+                                 apr_pool_t *pool);
+
+/* The record stored with calendar object 'id' (CALSTORE_ENOENT if it has
+ * none), copied into 'pool'. */
+apr_status_t calstore_get_record(calstore_t *st, calstore_id_t id,
+                                 const void **record, apr_size_t *len,
                                  apr_pool_t *pool);
 
 #endif /* CALSTORE_H */

@@ -200,6 +200,13 @@ const char *calstore_strerror(apr_status_t rv, char *buf, apr_size_t bufsize)
         return "invalid argument to the store";
     case CALSTORE_ECORRUPT:
         return "store record failed to decode";
+    case CALSTORE_ENESTED:
+        return "a collection cannot be created below a calendar collection";
+    case CALSTORE_EUIDCONFLICT:
+        return "another resource of the calendar collection has this UID";
+    case CALSTORE_ENOTCALOBJ:
+        return "only calendar object resources can be stored in a calendar "
+               "collection";
     case CALSTORE__RETRY:
     case CALSTORE__RETRY_TIMEOUT:
         return "store transaction must be retried (internal)";
@@ -538,7 +545,7 @@ static apr_status_t env_create(calstore_t *st, DB_ENV **envp)
 
 static void handles_close(calstore_t *st)
 {
-    DB **dbs[5];
+    DB **dbs[9];
     int i;
 
     if (st->env != NULL) {
@@ -550,12 +557,16 @@ static void handles_close(calstore_t *st)
         }
         st->seq = NULL;
     }
-    dbs[0] = &st->props;
-    dbs[1] = &st->bodies;
-    dbs[2] = &st->byid;
-    dbs[3] = &st->nodes;
-    dbs[4] = &st->meta;
-    for (i = 0; i < 5; i++) {
+    dbs[0] = &st->tredge;
+    dbs[1] = &st->tr;
+    dbs[2] = &st->uid;
+    dbs[3] = &st->calobj;
+    dbs[4] = &st->props;
+    dbs[5] = &st->bodies;
+    dbs[6] = &st->byid;
+    dbs[7] = &st->nodes;
+    dbs[8] = &st->meta;
+    for (i = 0; i < 9; i++) {
         if (*dbs[i] != NULL) {
             if ((*dbs[i])->close(*dbs[i], 0) == DB_RUNRECOVERY) {
                 abandon(*dbs[i]);
@@ -746,6 +757,18 @@ static apr_status_t handles_open(calstore_t *st, int after_panic,
     }
 
     if ((rv = init_store(st, pool)) != APR_SUCCESS) {
+        handles_close(st);
+        return rv;
+    }
+
+    /* The calendar databases only once the format is known to be ours, so
+     * that opening an older store refuses it without adding files. */
+    if ((ret = db_open(st, &st->calobj, CALSTORE_DB_CALOBJ,
+                       CALSTORE_BODIES_PAGESIZE)) != 0
+        || (ret = db_open(st, &st->uid, CALSTORE_DB_UID, 0)) != 0
+        || (ret = db_open(st, &st->tr, CALSTORE_DB_TR, 0)) != 0
+        || (ret = db_open(st, &st->tredge, CALSTORE_DB_TREDGE, 0)) != 0) {
+        rv = open_status(ret, st->dir, "opening the calendar databases");
         handles_close(st);
         return rv;
     }

@@ -46,6 +46,10 @@ struct calstore_t {
     DB *byid;
     DB *bodies;
     DB *props;
+    DB *calobj;
+    DB *uid;
+    DB *tr;
+    DB *tredge;
     DB_SEQUENCE *seq;
 };
 
@@ -81,11 +85,30 @@ apr_status_t calstore__next_id(calstore_t *st, calstore_id_t *id);
 /* Record counts of meta, nodes, byid, bodies and props, in that order. */
 apr_status_t calstore__test_counts(calstore_t *st, apr_size_t counts[5]);
 
+/* Record counts of calobj, uid, tr and tredge, in that order. */
+apr_status_t calstore__test_cal_counts(calstore_t *st, apr_size_t counts[4]);
+
 /* Check the cross-database invariants (every node has its byid entry and
  * vice versa, bodies exactly for resources with the recorded length, no
- * orphan properties, every parent a collection).  CALSTORE_ECORRUPT (and a
- * log message per problem) if one fails. */
+ * orphan properties, every parent a collection; no collection inside a
+ * calendar, a calobj record exactly for every resource of a calendar, and
+ * the uid, tr and tredge entries exactly those its records call for, every
+ * tr entry within its calendar's maxdur).  CALSTORE_ECORRUPT (and a log
+ * message per problem) if one fails. */
 apr_status_t calstore__check(calstore_t *st, apr_pool_t *pool);
+
+/* Damage one calendar index entry so that a test can see calstore__check
+ * catch it: 'T' delete the first tr entry, 't' add a tr entry for an object
+ * that does not exist, 'U' delete the first uid entry, 'u' point the first
+ * uid entry at another name, 'E' delete the first tredge entry, 'M' set the
+ * first calendar collection's maxdur to 0 (only caught if it holds a tr
+ * entry longer than 0 s).  0 undoes the last damage.  CALSTORE_ENOENT if
+ * there is nothing to damage (or to undo). */
+apr_status_t calstore__test_damage(calstore_t *st, int what);
+
+/* Index entries (tr and tredge records, cursor positionings included) read
+ * by calstore_query_range() since the process started; tests reset it. */
+extern apr_uint64_t calstore__test_visited;
 
 /* Begin a transaction that write-locks the node at 'path' and its parent,
  * and return without ending it (the caller is about to die). */

@@ -17,6 +17,19 @@
  *   byid.db    be64(id)                    -> be64(parent id) + name
  *   bodies.db  be64(id)                    -> raw body bytes (resources only)
  *   props.db   be64(id) + ns + '\0' + name -> opaque value bytes
+ *
+ * Calendar collections (format 2):
+ *
+ *   calobj.db  be64(object id)             -> calendar object record (below)
+ *   uid.db     be64(calendar id) + uid     -> member name
+ *   tr.db      be64(calendar id) + ord64(instance start) + be64(object id)
+ *                                          -> be64(instance end)
+ *   tredge.db  be64(calendar id) + 'G' + class + ord64(start) + be64(obj)
+ *                                          -> be64(instance end)
+ *              be64(calendar id) + 'H' + ord64(win_until) + be64(obj) -> ""
+ *              be64(calendar id) + 'L' + ord64(win_from) + be64(obj)  -> ""
+ *
+ * ord64(t) = be64(t XOR 2^63): signed times that sort under memcmp.
  */
 #ifndef CALSTORE_SCHEMA_H
 #define CALSTORE_SCHEMA_H
@@ -28,10 +41,10 @@
 
 /* Version of the store as a whole, kept in meta.db under "format".  A store
  * with any other value is refused with CALSTORE_EFORMAT. */
-#define CALSTORE_FORMAT_VERSION    1
+#define CALSTORE_FORMAT_VERSION    2
 
 /* First byte of every node record. */
-#define CALSTORE_NODE_REC_VERSION  1
+#define CALSTORE_NODE_REC_VERSION  2
 
 /* Database file names inside the store directory. */
 #define CALSTORE_DB_META    "meta.db"
@@ -39,6 +52,10 @@
 #define CALSTORE_DB_BYID    "byid.db"
 #define CALSTORE_DB_BODIES  "bodies.db"
 #define CALSTORE_DB_PROPS   "props.db"
+#define CALSTORE_DB_CALOBJ  "calobj.db"
+#define CALSTORE_DB_UID     "uid.db"
+#define CALSTORE_DB_TR      "tr.db"
+#define CALSTORE_DB_TREDGE  "tredge.db"
 
 /* Keys inside meta.db (stored without the terminating NUL). */
 #define CALSTORE_META_FORMAT   "format"
@@ -49,7 +66,8 @@
 /* Ids each process reserves from the sequence at a time. */
 #define CALSTORE_ID_CACHE      64
 
-/* Page size of bodies.db (calendar objects of a few KB stay on leaf pages). */
+/* Page size of bodies.db and calobj.db (calendar objects and their index
+ * records of a few KB stay on leaf pages). */
 #define CALSTORE_BODIES_PAGESIZE  16384
 
 /* Longest path segment (bytes) and stored content type (bytes). */
@@ -101,16 +119,22 @@ static APR_INLINE apr_uint64_t calstore_get_be64(const unsigned char *p)
         0    1  record version (CALSTORE_NODE_REC_VERSION)
         1    1  kind (1 resource, 2 collection)
         2    2  n = length of the content type (0 = none)
-        4    4  flags (reserved, 0)
+        4    4  flags: a collection's CALSTORE_COLL_CALENDAR plus the
+                caller's CALSTORE_COLL_CALLER_MASK bits, a calendar object
+                resource's component kind (CALSTORE_RES_COMP_MASK); 0 for
+                other resources
         8    8  id
        16    8  created  (apr_time_t, microseconds since the epoch, two's
                           complement)
        24    8  modified (idem)
        32    8  revision
        40    8  body length (0 for collections)
-       48    n  content type bytes, no terminating NUL
+       48    8  maxdur: for a calendar collection, the longest instance
+                (seconds, end - start) ever put into its tr.db entries; it
+                only grows.  0 for every other node.
+       56    n  content type bytes, no terminating NUL
 */
-#define CALSTORE_NODE_REC_FIXED  48
+#define CALSTORE_NODE_REC_FIXED  56
 #define CALSTORE_NODE_REC_MAX    (CALSTORE_NODE_REC_FIXED + CALSTORE_CTYPE_MAX)
 
 typedef struct calstore_rec_t {
@@ -121,6 +145,7 @@ typedef struct calstore_rec_t {
     apr_time_t modified;
     apr_uint64_t revision;
     apr_uint64_t length;
+    apr_uint64_t maxdur;        /* calendar collections, else 0             */
     const char *ctype;          /* not NUL-terminated; NULL if ctype_len 0 */
     apr_size_t ctype_len;
 } calstore_rec_t;
@@ -145,6 +170,7 @@ static APR_INLINE void calstore_rec_encode(const calstore_rec_t *rec,
     calstore_put_be64(buf + 24, (apr_uint64_t)rec->modified);
     calstore_put_be64(buf + 32, rec->revision);
     calstore_put_be64(buf + 40, rec->length);
+    calstore_put_be64(buf + 48, rec->maxdur);
     if (rec->ctype_len) {
         memcpy(buf + CALSTORE_NODE_REC_FIXED, rec->ctype, rec->ctype_len);
     }
@@ -173,9 +199,93 @@ static APR_INLINE int calstore_rec_decode(const void *data, apr_size_t len,
     rec->modified = (apr_time_t)calstore_get_be64(buf + 24);
     rec->revision = calstore_get_be64(buf + 32);
     rec->length = calstore_get_be64(buf + 40);
+    rec->maxdur = calstore_get_be64(buf + 48);
     rec->ctype = rec->ctype_len ? (const char *)buf + CALSTORE_NODE_REC_FIXED
                                 : NULL;
     return 0;
 }
+
+/* ---- calendar indexes --------------------------------------------------- */
+
+/* Times (UTC seconds) in keys: the two's complement value with its sign bit
+ * flipped, big-endian, so that negative times sort before positive ones. */
+static APR_INLINE void calstore_put_ord64(unsigned char *p, apr_int64_t t)
+{
+    calstore_put_be64(p, (apr_uint64_t)t ^ APR_UINT64_C(0x8000000000000000));
+}
+
+static APR_INLINE apr_int64_t calstore_get_ord64(const unsigned char *p)
+{
+    return (apr_int64_t)(calstore_get_be64(p)
+                         ^ APR_UINT64_C(0x8000000000000000));
+}
+
+/* Every instance time and window edge must lie in [-LIMIT, LIMIT], so that
+ * differences never overflow (CALCORE_TIME_MIN/MAX are about +-2^38). */
+#define CALSTORE_TIME_LIMIT    ((apr_int64_t)1 << 62)
+
+/* Longest UID accepted (bytes). */
+#define CALSTORE_UID_MAX       4096
+
+/* Instances longer than this (end - start, seconds) are not in tr.db and do
+ * not raise maxdur: they go to tredge.db kind 'G', bucketed by class. */
+#define CALSTORE_LONG_INSTANCE ((apr_int64_t)7 * 86400)
+
+/* tredge.db kinds (the byte after the calendar id). */
+#define CALSTORE_EDGE_LONG     'G'   /* a long instance                     */
+#define CALSTORE_EDGE_AFTER    'H'   /* unlisted instances at/after the
+                                        window's end                       */
+#define CALSTORE_EDGE_BEFORE   'L'   /* unlisted instances ending at/before
+                                        the window's start                 */
+
+/* Key sizes. */
+#define CALSTORE_TR_KEY        24    /* coll, ord64 start, obj              */
+#define CALSTORE_EDGE_KEY      25    /* coll, kind, ord64 boundary, obj     */
+#define CALSTORE_LONG_KEY      26    /* coll, 'G', class, ord64 start, obj  */
+
+/* Class of a long instance of 'dur' seconds (dur > CALSTORE_LONG_INSTANCE):
+ * the smallest k >= 0 with dur <= CALSTORE_LONG_INSTANCE << (k + 1). */
+static APR_INLINE int calstore_long_class(apr_uint64_t dur)
+{
+    apr_uint64_t bound = (apr_uint64_t)CALSTORE_LONG_INSTANCE * 2;
+    int k = 0;
+
+    while (dur > bound) {
+        k++;
+        bound <<= 1;
+    }
+    return k;
+}
+
+/* Longest instance a class may hold: CALSTORE_LONG_INSTANCE << (k + 1). */
+static APR_INLINE apr_uint64_t calstore_long_class_max(int k)
+{
+    return (apr_uint64_t)CALSTORE_LONG_INSTANCE << (k + 1);
+}
+
+/* ---- calendar object record (value in calobj.db) ------------------------
+
+   offset size  field
+        0    1  record version (CALSTORE_CALOBJ_REC_VERSION)
+        1    1  flags: 0x01 before (unlisted instances end at or before
+                win_from), 0x02 after (unlisted instances start at or after
+                win_until)
+        2    2  reserved, 0
+        4    4  comp (calcore_comp_e of the object)
+        8    8  win_from  (UTC seconds, two's complement)
+       16    8  win_until (idem)
+       24    4  u = UID length
+       28    4  b = record (opaque blob) length
+       32    4  n = number of spans
+       36    u  UID bytes, no NUL
+     36+u    b  the record given at PUT time (opaque)
+   36+u+b  16n  n spans, by strictly increasing start: be64 start, be64 end
+                (two's complement); several instances with one start are
+                merged into one span with the latest end
+*/
+#define CALSTORE_CALOBJ_REC_VERSION  1
+#define CALSTORE_CALOBJ_FIXED        36
+#define CALSTORE_CALOBJ_BEFORE       0x01
+#define CALSTORE_CALOBJ_AFTER        0x02
 
 #endif /* CALSTORE_SCHEMA_H */

@@ -4,7 +4,10 @@
  * Groups: M strerror, A open/prepare/format, B put/read/conditions,
  * T (C paths, D list, E delete, F copy, G move, H properties, one shared
  * store), I threads and deadlock retry, J processes, K killed processes,
- * L panic and reopen.  Every group works in its own fresh directory under
+ * L panic and reopen, N calendar collections and objects, O copy/move with
+ * calendars (and the check's damage detection), Q query_range against
+ * brute force, R concurrent calendar writers and a reader, S query cost
+ * against calendar size.  Every group works in its own fresh directory under
  * /tmp, removed at the end; every wait is bounded (children carry alarm()).
  *
  * TEST_ONLY=KL runs only the named groups; TEST_VERBOSE=1 prints the
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include <apr_general.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include <apr_time.h>
@@ -242,6 +246,7 @@ static int run_verify(const char *dir)
 {
     char *cmd = apr_psprintf(gpool, "cd '%s' && db5.3_verify -q "
                              "meta.db nodes.db byid.db bodies.db props.db "
+                             "calobj.db uid.db tr.db tredge.db "
                              ">/dev/null 2>&1", dir);
     int st = system(cmd);
 
@@ -346,8 +351,8 @@ static void test_open(void)
     val.ulen = sizeof(fmt);
     val.flags = DB_DBT_USERMEM;
     ok(st->meta->get(st->meta, NULL, &key, &val, 0) == 0 && val.size == 4
-       && fmt[0] == 0 && fmt[1] == 0 && fmt[2] == 0 && fmt[3] == 1,
-       "meta \"format\" is be32(1)");
+       && fmt[0] == 0 && fmt[1] == 0 && fmt[2] == 0 && fmt[3] == 2,
+       "meta \"format\" is be32(2)");
     is_int(counts(st, c), APR_SUCCESS, "count records");
     ok(c[0] == 2 && c[1] == 1 && c[2] == 1 && c[3] == 0 && c[4] == 0,
        "fresh store: format + sequence, one node, one byid, no bodies, "
@@ -408,19 +413,39 @@ static void test_open(void)
         ok(st->bodies->del(st->bodies, NULL, &bk, 0) == 0, "repair it");
     }
 
-    /* Unknown format version. */
+    /* Unknown format versions: the older format 1 (no calendar
+     * databases) and a future 3. */
     ok(st->env->txn_begin(st->env, NULL, &txn, 0) == 0, "begin raw txn");
-    fmt[3] = 2;
+    fmt[3] = 1;
     val.data = fmt;
     val.size = 4;
     val.flags = 0;
     ok(st->meta->put(st->meta, txn, &key, &val, 0) == 0
-       && txn->commit(txn, 0) == 0, "write format 2");
+       && txn->commit(txn, 0) == 0, "write format 1");
     calstore_close(st);
     is_int(calstore_open(&st, sub, &opts, pool), CALSTORE_EFORMAT,
-           "open refuses format 2");
+           "open refuses format 1 (a store older than calendars)");
     is_int(calstore_prepare(sub, &opts, pool), CALSTORE_EFORMAT,
-           "prepare refuses format 2");
+           "prepare refuses format 1");
+    {
+        /* Rewrite the record with a raw environment handle. */
+        DB_ENV *env;
+        DB *meta;
+
+        ok(db_env_create(&env, 0) == 0
+           && env->open(env, sub, DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK
+                        | DB_INIT_LOG | DB_INIT_MPOOL, 0600) == 0
+           && db_create(&meta, env, 0) == 0
+           && meta->open(meta, NULL, "meta.db", NULL, DB_BTREE,
+                         DB_AUTO_COMMIT, 0600) == 0,
+           "open meta.db raw");
+        fmt[3] = 3;
+        ok(meta->put(meta, NULL, &key, &val, 0) == 0, "write format 3");
+        meta->close(meta, 0);
+        env->close(env, 0);
+    }
+    is_int(calstore_open(&st, sub, &opts, pool), CALSTORE_EFORMAT,
+           "open refuses format 3");
 
     apr_pool_destroy(pool);
     rm_rf(dir);
@@ -1717,6 +1742,1503 @@ static void test_panic(void)
     rm_rf(dir);
 }
 
+/* ---- calendar helpers --------------------------------------------------- */
+
+#define T0      ((apr_int64_t)1700000000)   /* 2023-11-14 */
+#define HOUR    ((apr_int64_t)3600)
+#define DAY     ((apr_int64_t)86400)
+#define WEEK    (7 * DAY)
+#define YEAR    (365 * DAY)
+#define TMIN    ((apr_int64_t)-62167219200LL)  /* CALCORE_TIME_MIN */
+#define TMAX    ((apr_int64_t)253402300800LL)  /* CALCORE_TIME_MAX */
+
+#define COMP_EVENT    1u     /* calcore_comp_e values */
+#define COMP_TODO     2u
+#define COMP_JOURNAL  4u
+
+/* A calinfo with 'n' instances given as start, end pairs in 'se'; the
+ * record is "REC:<uid>". */
+static calstore_calinfo_t *cal_info(apr_pool_t *pool, const char *uid,
+                                    apr_uint32_t comp, apr_int64_t from,
+                                    apr_int64_t until, int before, int after,
+                                    int n, const apr_int64_t *se)
+{
+    calstore_calinfo_t *ci = apr_pcalloc(pool, sizeof(*ci));
+    apr_array_header_t *inst = apr_array_make(pool, n ? n : 1,
+                                              sizeof(calstore_span_t));
+    calstore_span_t *sp;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        sp = apr_array_push(inst);
+        sp->start = se[2 * i];
+        sp->end = se[2 * i + 1];
+    }
+    ci->uid = uid;
+    ci->comp = comp;
+    ci->record = apr_pstrcat(pool, "REC:", uid, NULL);
+    ci->record_len = strlen(ci->record);
+    ci->win_from = from;
+    ci->win_until = until;
+    ci->before = before;
+    ci->after = after;
+    ci->instances = inst;
+    return ci;
+}
+
+/* One instance [s, e], window [T0 - YEAR, T0 + 2 YEAR). */
+static calstore_calinfo_t *cal_one(apr_pool_t *pool, const char *uid,
+                                   apr_uint32_t comp, apr_int64_t s,
+                                   apr_int64_t e)
+{
+    apr_int64_t se[2];
+
+    se[0] = s;
+    se[1] = e;
+    return cal_info(pool, uid, comp, T0 - YEAR, T0 + 2 * YEAR, 0, 0, 1, se);
+}
+
+static apr_status_t put_cal(calstore_t *st, const char *path,
+                            const calstore_calinfo_t *ci,
+                            const char **conflict, calstore_node_t **node,
+                            apr_pool_t *pool)
+{
+    const char *body = apr_psprintf(pool, "BEGIN:VCALENDAR\r\nUID:%s\r\n"
+                                    "END:VCALENDAR\r\n",
+                                    ci ? ci->uid : "-");
+
+    return calstore_put_ex(st, path, "text/calendar", body, strlen(body),
+                           NULL, ci, conflict, node, NULL, pool);
+}
+
+static apr_status_t cal_counts(calstore_t *st, apr_size_t c[4])
+{
+    return calstore__test_cal_counts(st, c);
+}
+
+/* Objects reported by the queries. */
+typedef struct objs_t {
+    apr_array_header_t *names;      /* char *, in callback order */
+    apr_array_header_t *ids;        /* calstore_id_t */
+    apr_hash_t *seen;
+    int dups;
+    int bad_records;                /* record != "REC:<uid>..." */
+    int stop_after;
+    calstore_t *st;                 /* re-enter the store from the callback */
+    int reenter_failures;
+    apr_pool_t *pool;
+} objs_t;
+
+static objs_t *objs_new(apr_pool_t *pool)
+{
+    objs_t *o = apr_pcalloc(pool, sizeof(*o));
+
+    o->names = apr_array_make(pool, 16, sizeof(char *));
+    o->ids = apr_array_make(pool, 16, sizeof(calstore_id_t));
+    o->seen = apr_hash_make(pool);
+    o->pool = pool;
+    return o;
+}
+
+static apr_status_t objs_cb(void *baton, const calstore_node_t *node,
+                            const void *record, apr_size_t len,
+                            apr_pool_t *scratch)
+{
+    objs_t *o = baton;
+    char *name = apr_pstrdup(o->pool, node->name);
+    const void *again;
+    apr_size_t alen;
+
+    if (apr_hash_get(o->seen, name, APR_HASH_KEY_STRING)) {
+        o->dups++;
+    }
+    apr_hash_set(o->seen, name, APR_HASH_KEY_STRING, name);
+    APR_ARRAY_PUSH(o->names, char *) = name;
+    APR_ARRAY_PUSH(o->ids, calstore_id_t) = node->id;
+    if (len < 4 || memcmp(record, "REC:", 4) != 0) {
+        o->bad_records++;
+    }
+    if (o->st != NULL
+        && (calstore_get_record(o->st, node->id, &again, &alen, scratch)
+            != APR_SUCCESS || alen != len || memcmp(again, record, len))) {
+        o->reenter_failures++;
+    }
+    if (o->stop_after && o->names->nelts >= o->stop_after) {
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* The names reported, sorted and joined with ',' (for exact comparison). */
+static const char *objs_joined(objs_t *o, apr_pool_t *pool)
+{
+    apr_array_header_t *copy = apr_array_copy(pool, o->names);
+
+    qsort(copy->elts, copy->nelts, sizeof(char *), cmp_str);
+    return apr_array_pstrcat(pool, copy, ',');
+}
+
+static const char *range_names(calstore_t *st, calstore_id_t coll,
+                               apr_int64_t s, apr_int64_t e,
+                               apr_uint32_t mask, apr_pool_t *pool)
+{
+    objs_t *o = objs_new(pool);
+
+    if (calstore_query_range(st, coll, s, e, mask, objs_cb, o, pool)
+        != APR_SUCCESS || o->dups) {
+        return "(error)";
+    }
+    return objs_joined(o, pool);
+}
+
+static const char *all_names(calstore_t *st, calstore_id_t coll,
+                             apr_uint32_t mask, apr_pool_t *pool)
+{
+    objs_t *o = objs_new(pool);
+
+    if (calstore_query_all(st, coll, mask, objs_cb, o, pool)
+        != APR_SUCCESS) {
+        return "(error)";
+    }
+    return apr_array_pstrcat(pool, o->names, ',');   /* in callback order */
+}
+
+static const char *uid_name(calstore_t *st, calstore_id_t coll,
+                            const char *uid, apr_pool_t *pool)
+{
+    const char *name;
+
+    return calstore_uid_lookup(st, coll, uid, &name, pool) == APR_SUCCESS
+           ? name : NULL;
+}
+
+static const char *record_of(calstore_t *st, calstore_id_t id,
+                             apr_pool_t *pool)
+{
+    const void *rec;
+    apr_size_t len;
+
+    if (calstore_get_record(st, id, &rec, &len, pool) != APR_SUCCESS) {
+        return NULL;
+    }
+    return apr_pstrmemdup(pool, rec, len);
+}
+
+static int counts_are(calstore_t *st, apr_size_t calobj, apr_size_t uid,
+                      apr_size_t tr, apr_size_t tredge)
+{
+    apr_size_t c[4];
+
+    if (cal_counts(st, c) != APR_SUCCESS) {
+        return 0;
+    }
+    if (c[0] != calobj || c[1] != uid || c[2] != tr || c[3] != tredge) {
+        diag("calendar counts: calobj %lu uid %lu tr %lu tredge %lu",
+             (unsigned long)c[0], (unsigned long)c[1], (unsigned long)c[2],
+             (unsigned long)c[3]);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- N. calendar collections -------------------------------------------- */
+
+static void test_calendars(void)
+{
+    apr_pool_t *pool;
+    char *dir = make_tmpdir("cal");
+    calstore_t *st;
+    calstore_node_t *n, *cal;
+    apr_array_header_t *props;
+    calstore_prop_t *p;
+    calstore_calinfo_t *ci;
+    const char *conflict;
+    apr_size_t c0[5], c1[5];
+    apr_uint64_t r0;
+    apr_int64_t se[8];
+    calstore_id_t cal_id, a_id, home_id;
+    int created;
+    objs_t *o;
+
+    diag("N. calendar collections and calendar objects");
+    apr_pool_create(&pool, gpool);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open");
+    if (st == NULL) {
+        return;
+    }
+
+    /* mkcol_ex: all or nothing. */
+    props = apr_array_make(pool, 2, sizeof(calstore_prop_t));
+    p = apr_array_push(props);
+    p->ns = "urn:ietf:params:xml:ns:caldav";
+    p->name = "calendar-description";
+    p->value = "<C:calendar-description>Work</C:calendar-description>";
+    p->len = strlen(p->value);
+    p = apr_array_push(props);
+    p->ns = "DAV:";
+    p->name = "displayname";
+    p->value = "Work";
+    p->len = 4;
+    counts(st, c0);
+    r0 = rev_of(st, "", pool);
+    is_int(calstore_mkcol_ex(st, "nope/cal", CALSTORE_COLL_CALENDAR, props,
+                             &n, pool), CALSTORE_ENOPARENT,
+           "mkcol_ex below a missing collection");
+    ok(n == NULL, "... no result");
+    is_int(calstore_mkcol_ex(st, "a/../cal", CALSTORE_COLL_CALENDAR, props,
+                             &n, pool), CALSTORE_EINVAL,
+           "mkcol_ex with an invalid path");
+    is_int(calstore_mkcol_ex(st, "cal", 0x2, props, &n, pool),
+           CALSTORE_EINVAL, "mkcol_ex with an unknown store flag");
+    p->value = NULL;
+    is_int(calstore_mkcol_ex(st, "cal", CALSTORE_COLL_CALENDAR, props, &n,
+                             pool), CALSTORE_EINVAL,
+           "mkcol_ex with a property without a value");
+    p->value = "Work";
+    counts(st, c1);
+    ok(memcmp(c0, c1, sizeof(c0)) == 0 && rev_of(st, "", pool) == r0,
+       "... nothing written by the failures");
+    is_int(calstore_mkcol_ex(st, "cal", CALSTORE_COLL_CALENDAR, props, &cal,
+                             pool), APR_SUCCESS, "mkcol_ex a calendar with "
+           "two properties");
+    is_int(cal->flags, CALSTORE_COLL_CALENDAR, "result has the calendar flag");
+    cal_id = cal->id;
+    is_int(node_at(st, "cal", pool)->flags, CALSTORE_COLL_CALENDAR,
+           "lookup shows the calendar flag");
+    is_str(get_prop(st, cal_id, "DAV:", "displayname", pool), "Work",
+           "first property stored");
+    is_str(get_prop(st, cal_id, "urn:ietf:params:xml:ns:caldav",
+                    "calendar-description", pool),
+           "<C:calendar-description>Work</C:calendar-description>",
+           "second property stored");
+    counts(st, c1);
+    ok(c1[1] == c0[1] + 1 && c1[2] == c0[2] + 1 && c1[4] == c0[4] + 2,
+       "one node, one byid entry, two properties");
+    is_int(rev_of(st, "", pool), r0 + 1, "parent bumped once");
+    counts(st, c0);
+    is_int(calstore_mkcol_ex(st, "cal", CALSTORE_COLL_CALENDAR, props, &n,
+                             pool), CALSTORE_EEXIST, "mkcol_ex existing");
+    is_int(calstore_mkcol(st, "cal/sub", &n, pool), CALSTORE_ENESTED,
+           "mkcol inside a calendar: ENESTED");
+    is_int(calstore_mkcol_ex(st, "cal/sub", 0, props, &n, pool),
+           CALSTORE_ENESTED, "mkcol_ex inside a calendar: ENESTED");
+    is_int(calstore_mkcol_ex(st, "cal/sub", CALSTORE_COLL_CALENDAR, NULL, &n,
+                             pool), CALSTORE_ENESTED,
+           "a calendar inside a calendar: ENESTED");
+    is_int(calstore_mkcol(st, "cal/sub/deeper", &n, pool),
+           CALSTORE_ENOPARENT, "below a calendar's missing member: "
+           "ENOPARENT");
+    counts(st, c1);
+    ok(memcmp(c0, c1, sizeof(c0)) == 0, "... nothing written");
+    is_int(calstore_mkcol(st, "home", &n, pool), APR_SUCCESS, "mkcol home");
+    home_id = n->id;
+    is_int(calstore_mkcol_ex(st, "home/cal2", CALSTORE_COLL_CALENDAR, NULL,
+                             &n, pool), APR_SUCCESS,
+           "a calendar inside a plain collection");
+    is_int(calstore_mkcol_ex(st, "plain", 0, NULL, &n, pool), APR_SUCCESS,
+           "mkcol_ex a plain collection without properties");
+    is_int(n->flags, 0, "... no flags");
+    is_int(calstore_mkcol_ex(st, "home/cal3", CALSTORE_COLL_CALENDAR
+                             | (0x13u << 8) | 0x80000000u, NULL, &n, pool),
+           APR_SUCCESS, "mkcol_ex a calendar with caller flag bits");
+    is_int(node_at(st, "home/cal3", pool)->flags,
+           CALSTORE_COLL_CALENDAR | (0x13u << 8) | 0x80000000u,
+           "... kept as given");
+    is_int(calstore_copy(st, "home/cal3", "home/cal4", 0, 0, &n, pool),
+           APR_SUCCESS, "copy it");
+    is_int(n->flags, CALSTORE_COLL_CALENDAR | (0x13u << 8) | 0x80000000u,
+           "... the copy has them too");
+    is_int(calstore_move(st, "home/cal4", "cal5", 0, &n, pool),
+           APR_SUCCESS, "move the copy");
+    is_int(node_at(st, "cal5", pool)->flags,
+           CALSTORE_COLL_CALENDAR | (0x13u << 8) | 0x80000000u,
+           "... and keeps them");
+
+    /* put / put_ex. */
+    counts(st, c0);
+    r0 = rev_of(st, "cal", pool);
+    is_int(put_str(st, "cal/plain.txt", "x", NULL, pool),
+           CALSTORE_ENOTCALOBJ, "plain put into a calendar: ENOTCALOBJ");
+    is_int(put_cal(st, "cal/plain.txt", NULL, NULL, NULL, pool),
+           CALSTORE_ENOTCALOBJ, "put_ex without calendar data: ENOTCALOBJ");
+    counts(st, c1);
+    ok(memcmp(c0, c1, sizeof(c0)) == 0 && rev_of(st, "cal", pool) == r0
+       && counts_are(st, 0, 0, 0, 0), "... nothing written");
+
+    se[0] = T0;
+    se[1] = T0 + HOUR;
+    se[2] = T0 + WEEK;
+    se[3] = T0 + WEEK + HOUR;
+    ci = cal_info(pool, "uid-a", COMP_EVENT, T0 - YEAR, T0 + YEAR, 0, 0, 2,
+                  se);
+    created = -1;
+    is_int(calstore_put_ex(st, "cal/a.ics", "text/calendar", "A", 1, NULL,
+                           ci, &conflict, &n, &created, pool), APR_SUCCESS,
+           "put_ex a.ics (two instances)");
+    is_int(created, 1, "... created");
+    is_int(n->flags, COMP_EVENT, "node flags carry the component");
+    a_id = n->id;
+    is_int(rev_of(st, "cal", pool), r0 + 1, "calendar bumped (ctag)");
+    ok(counts_are(st, 1, 1, 2, 0), "one record, one UID, two tr entries");
+    is_str(record_of(st, a_id, pool), "REC:uid-a", "get_record");
+    is_str(uid_name(st, cal_id, "uid-a", pool), "a.ics", "uid_lookup");
+    ok(uid_name(st, cal_id, "uid-b", pool) == NULL, "uid_lookup of an "
+       "unknown UID");
+    ok(uid_name(st, home_id, "uid-a", pool) == NULL, "uid_lookup in another "
+       "collection");
+    ok(record_of(st, cal_id, pool) == NULL, "a collection has no record");
+    ok(record_of(st, 987654, pool) == NULL, "a missing id has no record");
+
+    counts(st, c0);
+    r0 = rev_of(st, "cal", pool);
+    conflict = NULL;
+    is_int(put_cal(st, "cal/b.ics", cal_one(pool, "uid-a", COMP_EVENT, T0,
+                                            T0 + 60),
+                   &conflict, &n, pool), CALSTORE_EUIDCONFLICT,
+           "another resource with the same UID: EUIDCONFLICT");
+    is_str(conflict, "a.ics", "... naming the other member");
+    ok(n == NULL && node_at(st, "cal/b.ics", pool) == NULL,
+       "... b.ics not created");
+    counts(st, c1);
+    ok(memcmp(c0, c1, sizeof(c0)) == 0 && rev_of(st, "cal", pool) == r0
+       && counts_are(st, 1, 1, 2, 0), "... nothing written");
+    is_int(put_cal(st, "cal/b.ics", cal_one(pool, "uid-a", COMP_EVENT, T0,
+                                            T0 + 60), NULL, NULL, pool),
+           CALSTORE_EUIDCONFLICT, "conflict with a NULL 'conflict'");
+
+    /* Replace a.ics: same UID, three instances, open-ended. */
+    se[4] = T0 + 2 * WEEK;
+    se[5] = T0 + 2 * WEEK + HOUR;
+    ci = cal_info(pool, "uid-a", COMP_EVENT, T0 - YEAR, T0 + YEAR, 0, 1, 3,
+                  se);
+    is_int(calstore_put_ex(st, "cal/a.ics", "text/calendar", "A2", 2, NULL,
+                           ci, &conflict, &n, &created, pool), APR_SUCCESS,
+           "replace a.ics with the same UID (no conflict with itself)");
+    ok(created == 0 && n->id == a_id && n->revision == 2, "... same id, "
+       "revision 2");
+    ok(counts_are(st, 1, 1, 3, 1), "three tr entries and an 'H' edge");
+    /* Change its UID. */
+    ci = cal_info(pool, "uid-a2", COMP_TODO, T0 - YEAR, T0 + YEAR, 0, 0, 1,
+                  se);
+    is_int(put_cal(st, "cal/a.ics", ci, &conflict, &n, pool), APR_SUCCESS,
+           "replace a.ics with another UID and kind");
+    is_int(n->flags, COMP_TODO, "... node flags follow the kind");
+    ok(uid_name(st, cal_id, "uid-a", pool) == NULL, "old UID gone");
+    is_str(uid_name(st, cal_id, "uid-a2", pool), "a.ics", "new UID found");
+    ok(counts_are(st, 1, 1, 1, 0), "one UID entry, one tr entry, no edge");
+    is_str(record_of(st, a_id, pool), "REC:uid-a2", "record replaced");
+    is_int(put_cal(st, "cal/b.ics", cal_one(pool, "uid-a", COMP_EVENT,
+                                            T0 + DAY, T0 + DAY + HOUR),
+                   &conflict, &n, pool), APR_SUCCESS,
+           "the freed UID can be used by b.ics");
+    ok(counts_are(st, 2, 2, 2, 0), "two objects indexed");
+
+    /* Malformed calendar data. */
+    ci = cal_one(pool, "bad", COMP_EVENT, T0 + 10, T0);
+    is_int(put_cal(st, "cal/bad.ics", ci, NULL, NULL, pool), CALSTORE_EINVAL,
+           "an instance ending before it starts: EINVAL");
+    ci = cal_one(pool, "", COMP_EVENT, T0, T0);
+    is_int(put_cal(st, "cal/bad.ics", ci, NULL, NULL, pool), CALSTORE_EINVAL,
+           "an empty UID: EINVAL");
+    ci = cal_one(pool, "bad", COMP_EVENT, T0, T0);
+    ci->win_from = T0 + 1;
+    ci->win_until = T0;
+    is_int(put_cal(st, "cal/bad.ics", ci, NULL, NULL, pool), CALSTORE_EINVAL,
+           "a window ending before it starts: EINVAL");
+    ci = cal_one(pool, "bad", COMP_EVENT, T0, (apr_int64_t)1 << 62);
+    ci->instances = apr_array_make(pool, 1, sizeof(int));
+    is_int(put_cal(st, "cal/bad.ics", ci, NULL, NULL, pool), CALSTORE_EINVAL,
+           "instances of the wrong element size: EINVAL");
+    ok(node_at(st, "cal/bad.ics", pool) == NULL, "... nothing created");
+
+    /* Calendar data outside a calendar is ignored. */
+    is_int(put_cal(st, "plain/x.ics", cal_one(pool, "uid-a", COMP_EVENT, T0,
+                                              T0 + 1), NULL, &n, pool),
+           APR_SUCCESS, "put_ex with calendar data into a plain collection");
+    ok(n->flags == 0 && record_of(st, n->id, pool) == NULL
+       && counts_are(st, 2, 2, 2, 0), "... stored as a plain resource");
+
+    /* Long, zero-length and same-start instances. */
+    se[0] = T0 + 3 * DAY;               /* 10 days: long */
+    se[1] = T0 + 13 * DAY;
+    se[2] = T0 + 20 * DAY;              /* zero length */
+    se[3] = T0 + 20 * DAY;
+    se[4] = T0 + 30 * DAY;              /* two with one start: merged */
+    se[5] = T0 + 30 * DAY + HOUR;
+    se[6] = T0 + 30 * DAY;
+    se[7] = T0 + 30 * DAY + 2 * HOUR;
+    ci = cal_info(pool, "uid-c", COMP_EVENT, T0 - YEAR, T0 + YEAR, 1, 1, 4,
+                  se);
+    is_int(put_cal(st, "cal/c.ics", ci, NULL, &n, pool), APR_SUCCESS,
+           "put c.ics: a long, a zero-length and two same-start instances, "
+           "before and after");
+    ok(counts_are(st, 3, 3, 4, 3), "two tr entries, a 'G', an 'L' and an "
+       "'H' edge");
+    is_str(range_names(st, cal_id, T0 + 12 * DAY, T0 + 12 * DAY + 1, 0,
+                       pool), "c.ics", "the long instance is found");
+    is_str(range_names(st, cal_id, T0 + 20 * DAY, T0 + 20 * DAY, 0, pool),
+           "c.ics", "the zero-length instance is found by an empty range "
+           "at its time");
+    is_str(range_names(st, cal_id, T0 + 30 * DAY + 90 * 60,
+                       T0 + 31 * DAY, 0, pool), "c.ics",
+           "same-start instances keep the latest end");
+    is_str(range_names(st, cal_id, T0 + 2 * YEAR, T0 + 3 * YEAR, 0, pool),
+           "c.ics", "after the window: found by its 'H' edge");
+    is_str(range_names(st, cal_id, T0 - 3 * YEAR, T0 - 2 * YEAR, 0, pool),
+           "c.ics", "before the window: found by its 'L' edge");
+    /* The longest short instance decides how far back tr is read: one
+     * that long must be found by a range starting exactly at its end,
+     * and the longest long one (class 0: up to 14 days) likewise. */
+    se[0] = T0 + 100 * DAY;
+    se[1] = T0 + 106 * DAY;
+    se[2] = T0 + 200 * DAY;
+    se[3] = T0 + 214 * DAY;
+    is_int(put_cal(st, "cal/m.ics", cal_info(pool, "uid-m", COMP_EVENT,
+                                             T0, T0 + YEAR, 0, 0, 2, se),
+                   NULL, NULL, pool), APR_SUCCESS, "put m.ics (6 days, "
+           "14 days)");
+    is_str(range_names(st, cal_id, T0 + 106 * DAY, T0 + 106 * DAY, 0, pool),
+           "m.ics", "the longest short instance, at its very end");
+    is_str(range_names(st, cal_id, T0 + 106 * DAY + 1, T0 + 107 * DAY, 0,
+                       pool), "", "... not after it");
+    is_str(range_names(st, cal_id, T0 + 214 * DAY, T0 + 214 * DAY, 0, pool),
+           "m.ics", "the longest class-0 instance, at its very end");
+    is_str(range_names(st, cal_id, T0 + 214 * DAY + 1, T0 + 215 * DAY, 0,
+                       pool), "", "... not after it");
+    is_int(calstore_delete(st, "cal/m.ics", NULL, pool), APR_SUCCESS,
+           "delete m.ics again");
+    is_str(range_names(st, cal_id, T0, T0 + 2 * DAY, 0, pool),
+           "a.ics,b.ics", "a two-day range");
+    is_str(range_names(st, cal_id, T0, T0 + 2 * DAY, COMP_EVENT, pool),
+           "b.ics", "... only VEVENTs");
+    is_str(range_names(st, cal_id, T0, T0 + 2 * DAY,
+                       COMP_TODO | COMP_JOURNAL, pool), "a.ics",
+           "... only VTODOs and VJOURNALs");
+    is_str(range_names(st, home_id, TMIN, TMAX, 0, pool), "",
+           "a plain collection has no calendar objects");
+    o = objs_new(pool);
+    is_int(calstore_query_range(st, a_id, TMIN, TMAX, 0, objs_cb, o, pool),
+           CALSTORE_ENOTCOLL, "query_range on a resource: ENOTCOLL");
+    is_int(calstore_query_range(st, 987654, TMIN, TMAX, 0, objs_cb, o, pool),
+           CALSTORE_ENOENT, "query_range on a missing id: ENOENT");
+    is_int(calstore_query_range(st, cal_id, T0 + 1, T0, 0, objs_cb, o, pool),
+           CALSTORE_EINVAL, "query_range with end before start: EINVAL");
+    is_int(o->names->nelts, 0, "... no callbacks");
+
+    /* query_all. */
+    is_str(all_names(st, cal_id, 0, pool), "a.ics,b.ics,c.ics",
+           "query_all in name order");
+    is_str(all_names(st, cal_id, COMP_TODO, pool), "a.ics",
+           "query_all of VTODOs");
+    is_str(all_names(st, home_id, 0, pool), "", "query_all of a plain "
+           "collection");
+    is_int(calstore_query_all(st, a_id, 0, objs_cb, o, pool),
+           CALSTORE_ENOTCOLL, "query_all on a resource: ENOTCOLL");
+    is_int(calstore_query_all(st, 987654, 0, objs_cb, o, pool),
+           CALSTORE_ENOENT, "query_all on a missing id: ENOENT");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    /* Delete. */
+    r0 = rev_of(st, "cal", pool);
+    is_int(calstore_delete(st, "cal/c.ics", NULL, pool), APR_SUCCESS,
+           "delete c.ics");
+    ok(counts_are(st, 2, 2, 2, 0), "its record, UID, tr and edge entries "
+       "are gone");
+    is_int(rev_of(st, "cal", pool), r0 + 1, "calendar bumped");
+    ok(uid_name(st, cal_id, "uid-c", pool) == NULL, "its UID is free");
+    is_str(range_names(st, cal_id, TMIN, TMAX, 0, pool), "a.ics,b.ics",
+           "queries no longer see it");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+    is_int(put_cal(st, "home/cal2/x.ics", cal_one(pool, "uid-x", COMP_EVENT,
+                                                  T0, T0 + HOUR),
+                   NULL, NULL, pool), APR_SUCCESS, "an object in home/cal2");
+    is_int(put_cal(st, "home/cal2/y.ics", cal_one(pool, "uid-y", COMP_EVENT,
+                                                  T0, T0 + 30 * DAY),
+                   NULL, NULL, pool), APR_SUCCESS, "a long one too");
+    ok(counts_are(st, 4, 4, 3, 1), "four objects");
+    is_int(calstore_delete(st, "cal", NULL, pool), APR_SUCCESS,
+           "delete the calendar cal");
+    ok(counts_are(st, 2, 2, 1, 1), "... its objects' entries are gone");
+    ok(uid_name(st, cal_id, "uid-a2", pool) == NULL, "... and its UIDs");
+    is_int(calstore_delete(st, "home", NULL, pool), APR_SUCCESS,
+           "delete home (an ancestor of a calendar)");
+    ok(counts_are(st, 0, 0, 0, 0), "no calendar data left at all");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    calstore_close(st);
+    is_int(run_verify(dir), 0, "db5.3_verify passes");
+    apr_pool_destroy(pool);
+    rm_rf(dir);
+}
+
+/* ---- O. copy and move with calendars ------------------------------------ */
+
+static void test_cal_copy_move(void)
+{
+    apr_pool_t *pool;
+    char *dir = make_tmpdir("calcm");
+    calstore_t *st;
+    calstore_node_t *n, *n2, *c1, *c2;
+    calstore_calinfo_t *ci;
+    const char *conflict;
+    apr_size_t c0[5], cc[4];
+    apr_uint64_t r1, r2;
+    calstore_id_t x_id, z_id, c1_id, c2_id;
+    apr_int64_t se[4];
+    int i, damage_ok;
+    const char *damages = "TtUuEM";
+
+    diag("O. copy and move with calendar collections");
+    apr_pool_create(&pool, gpool);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open");
+    if (st == NULL) {
+        return;
+    }
+    calstore_mkcol_ex(st, "c1", CALSTORE_COLL_CALENDAR, NULL, &c1, pool);
+    calstore_mkcol_ex(st, "c2", CALSTORE_COLL_CALENDAR, NULL, &c2, pool);
+    c1_id = c1->id;
+    c2_id = c2->id;
+    calstore_mkcol(st, "p", NULL, pool);
+    calstore_mkcol(st, "p/sub", NULL, pool);
+    se[0] = T0;
+    se[1] = T0 + HOUR;
+    se[2] = T0 + 20 * DAY;          /* long */
+    se[3] = T0 + 40 * DAY;
+    ci = cal_info(pool, "X", COMP_EVENT, T0 - YEAR, T0 + YEAR, 1, 0, 2, se);
+    is_int(put_cal(st, "c1/x.ics", ci, NULL, &n, pool), APR_SUCCESS,
+           "c1/x.ics (uid X: a short and a long instance, before)");
+    x_id = n->id;
+    is_int(put_cal(st, "c1/y.ics", cal_one(pool, "Y", COMP_TODO, T0 + DAY,
+                                           T0 + DAY), NULL, NULL, pool),
+           APR_SUCCESS, "c1/y.ics (uid Y)");
+    is_int(put_str(st, "p/z.txt", "plain", &n, pool), APR_SUCCESS,
+           "p/z.txt (plain)");
+    z_id = n->id;
+    ok(counts_are(st, 2, 2, 2, 2), "baseline index entries");
+
+    /* COPY of objects. */
+    conflict = NULL;
+    is_int(calstore_copy_ex(st, "c1/x.ics", "c1/x2.ics", 0, 0, NULL,
+                            &conflict, &n, pool), CALSTORE_EUIDCONFLICT,
+           "copy within one calendar: EUIDCONFLICT");
+    is_str(conflict, "x.ics", "... naming the source");
+    is_int(calstore_copy(st, "c1/x.ics", "c1/x2.ics", 0, 0, &n, pool),
+           CALSTORE_EUIDCONFLICT, "calstore_copy too");
+    ok(node_at(st, "c1/x2.ics", pool) == NULL
+       && counts_are(st, 2, 2, 2, 2), "... nothing written");
+    r2 = rev_of(st, "c2", pool);
+    is_int(calstore_copy(st, "c1/x.ics", "c2/x.ics", 0, 0, &n, pool),
+           APR_SUCCESS, "copy x.ics into c2");
+    ok(n->id != x_id && n->flags == COMP_EVENT, "new id, component kept");
+    is_int(rev_of(st, "c2", pool), r2 + 1, "c2 bumped");
+    is_str(record_of(st, n->id, pool), "REC:X", "record copied");
+    is_str(uid_name(st, c2_id, "X", pool), "x.ics", "UID indexed in c2");
+    ok(counts_are(st, 3, 3, 3, 4), "entries for the copy");
+    is_str(range_names(st, c2_id, T0 + 30 * DAY, T0 + 31 * DAY, 0, pool),
+           "x.ics", "its long instance is found in c2");
+    is_str(range_names(st, c2_id, T0 - 5 * YEAR, T0 - 4 * YEAR, 0, pool),
+           "x.ics", "its 'before' edge too");
+    is_int(calstore_copy(st, "c1/x.ics", "c2/x.ics", 0, 1, &n, pool),
+           APR_SUCCESS, "copy again over the copy (same UID: no conflict)");
+    ok(counts_are(st, 3, 3, 3, 4), "... replaced, not added");
+    is_int(calstore_copy(st, "c1/y.ics", "c2/other.ics", 0, 0, &n, pool),
+           APR_SUCCESS, "copy y.ics into c2");
+    conflict = NULL;
+    is_int(calstore_copy_ex(st, "c1/y.ics", "c2/third.ics", 0, 0, NULL,
+                            &conflict, &n, pool), CALSTORE_EUIDCONFLICT,
+           "copy y.ics into c2 again under another name: conflict");
+    is_str(conflict, "other.ics", "... naming c2's member");
+    is_int(calstore_copy(st, "c1/y.ics", "c2/x.ics", 0, 1, &n, pool),
+           CALSTORE_EUIDCONFLICT, "overwriting x.ics with Y while other.ics "
+           "has Y: conflict");
+    is_str(uid_name(st, c2_id, "X", pool), "x.ics", "... x.ics untouched");
+    is_int(calstore_delete(st, "c2/other.ics", NULL, pool), APR_SUCCESS,
+           "delete c2/other.ics");
+    is_int(calstore_copy(st, "c1/y.ics", "c2/x.ics", 0, 1, &n, pool),
+           APR_SUCCESS, "now overwrite c2/x.ics with Y");
+    ok(uid_name(st, c2_id, "X", pool) == NULL
+       && !strcmp(uid_name(st, c2_id, "Y", pool), "x.ics"),
+       "... the UID entries follow");
+    ok(counts_are(st, 3, 3, 3, 2), "entries after the overwrite");
+
+    /* Out of and into calendars. */
+    is_int(calstore_copy(st, "c1/x.ics", "p/x.ics", 0, 0, &n, pool),
+           APR_SUCCESS, "copy x.ics out of the calendar");
+    ok(n->flags == 0 && record_of(st, n->id, pool) == NULL,
+       "... a plain resource there");
+    ok(counts_are(st, 3, 3, 3, 2), "... no entries added");
+    is_int(calstore_copy(st, "p/z.txt", "c1/z.ics", 0, 0, &n, pool),
+           CALSTORE_ENOTCALOBJ, "copy a plain resource into a calendar: "
+           "ENOTCALOBJ");
+    is_int(calstore_move(st, "p/z.txt", "c1/z.ics", 0, &n, pool),
+           CALSTORE_ENOTCALOBJ, "move it there: ENOTCALOBJ");
+    ci = cal_one(pool, "Z", COMP_JOURNAL, T0 + 2 * DAY, T0 + 2 * DAY);
+    is_int(calstore_copy_ex(st, "p/z.txt", "c1/z.ics", 0, 0, ci, NULL, &n,
+                            pool), APR_SUCCESS, "copy_ex it with dst_cal");
+    ok(n->flags == COMP_JOURNAL && !strcmp(record_of(st, n->id, pool),
+                                           "REC:Z"), "... indexed");
+    is_int(calstore_delete(st, "c1/z.ics", NULL, pool), APR_SUCCESS,
+           "delete the copy");
+    ci = cal_one(pool, "X", COMP_JOURNAL, T0 + 2 * DAY, T0 + 2 * DAY);
+    conflict = NULL;
+    is_int(calstore_move_ex(st, "p/z.txt", "c1/z.ics", 0, ci, &conflict, &n,
+                            pool), CALSTORE_EUIDCONFLICT, "move_ex with a "
+           "dst_cal whose UID is taken: conflict");
+    is_str(conflict, "x.ics", "... naming x.ics");
+    ci = cal_one(pool, "Z", COMP_JOURNAL, T0 + 2 * DAY, T0 + 2 * DAY);
+    r1 = rev_of(st, "c1", pool);
+    is_int(calstore_move_ex(st, "p/z.txt", "c1/z.ics", 0, ci, &conflict, &n,
+                            pool), APR_SUCCESS, "move_ex p/z.txt into c1");
+    ok(n->id == z_id && n->flags == COMP_JOURNAL, "... same id, flags set");
+    is_int(rev_of(st, "c1", pool), r1 + 1, "c1 bumped");
+    is_str(uid_name(st, c1_id, "Z", pool), "z.ics", "... indexed");
+    ok(counts_are(st, 4, 4, 4, 2), "entries for z.ics");
+    is_int(calstore_move(st, "c1/z.ics", "c1/zz.ics", 0, &n, pool),
+           APR_SUCCESS, "rename within the calendar (no conflict with "
+           "itself)");
+    ok(n->id == z_id && !strcmp(uid_name(st, c1_id, "Z", pool), "zz.ics"),
+       "... the UID entry names the new member");
+    is_str(range_names(st, c1_id, T0 + 2 * DAY, T0 + 2 * DAY + 1, 0, pool),
+           "zz.ics", "... and queries find it under its new name");
+    ok(counts_are(st, 4, 4, 4, 2), "... same number of entries");
+    r1 = rev_of(st, "c1", pool);
+    r2 = rev_of(st, "c2", pool);
+    is_int(calstore_move(st, "c1/zz.ics", "c2/z.ics", 0, &n, pool),
+           APR_SUCCESS, "move zz.ics from c1 to c2");
+    ok(uid_name(st, c1_id, "Z", pool) == NULL
+       && !strcmp(uid_name(st, c2_id, "Z", pool), "z.ics"),
+       "... re-keyed to c2");
+    ok(rev_of(st, "c1", pool) == r1 + 1 && rev_of(st, "c2", pool) == r2 + 1,
+       "... both calendars bumped");
+    is_str(range_names(st, c1_id, T0 + 2 * DAY, T0 + 2 * DAY + 1, 0, pool),
+           "", "... c1 no longer finds it");
+    is_str(range_names(st, c2_id, T0 + 2 * DAY, T0 + 2 * DAY + 1, 0, pool),
+           "z.ics", "... c2 does");
+    se[0] = T0 + 5 * DAY;
+    se[1] = T0 + 5 * DAY + HOUR;
+    ci = cal_info(pool, "Z", COMP_EVENT, T0, T0 + YEAR, 0, 1, 1, se);
+    is_int(calstore_move_ex(st, "c2/z.ics", "c2/z2.ics", 0, ci, NULL, &n,
+                            pool), APR_SUCCESS, "move_ex within c2 with a "
+           "new dst_cal (re-indexed)");
+    ok(n->flags == COMP_EVENT, "... new component");
+    is_str(range_names(st, c2_id, T0 + 2 * DAY, T0 + 2 * DAY + 1, 0, pool),
+           "", "... old instance gone");
+    is_str(range_names(st, c2_id, T0 + 5 * DAY, T0 + 5 * DAY + 1, 0, pool),
+           "z2.ics", "... new instance found");
+    is_str(range_names(st, c2_id, T0 + 3 * YEAR, T0 + 4 * YEAR, 0, pool),
+           "z2.ics", "... with its 'after' edge");
+    is_int(calstore_move(st, "c2/z2.ics", "p/z.txt", 0, &n, pool),
+           APR_SUCCESS, "move it out of the calendar");
+    ok(n->flags == 0 && record_of(st, z_id, pool) == NULL
+       && uid_name(st, c2_id, "Z", pool) == NULL,
+       "... its calendar data is dropped");
+    ok(counts_are(st, 3, 3, 3, 2), "back to three objects");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    /* Collections never land in a calendar. */
+    counts(st, c0);
+    is_int(calstore_copy(st, "p/sub", "c1/sub", -1, 0, &n, pool),
+           CALSTORE_ENESTED, "copy an empty collection into a calendar");
+    is_int(calstore_move(st, "p/sub", "c1/sub", 0, &n, pool),
+           CALSTORE_ENESTED, "move it there");
+    is_int(calstore_copy(st, "c2", "c1/c2", 0, 0, &n, pool),
+           CALSTORE_ENESTED, "copy a calendar into a calendar");
+    is_int(calstore_move(st, "c2", "c1/c2", 0, &n, pool), CALSTORE_ENESTED,
+           "move a calendar into a calendar");
+    is_int(calstore_move(st, "p/sub", "c1/x.ics", 1, &n, pool),
+           CALSTORE_ENESTED, "... also when overwriting a member");
+    is_int(calstore_move(st, "p/sub", "c1/x.ics", 0, &n, pool),
+           CALSTORE_EEXIST, "... an existing member without overwrite: "
+           "EEXIST first");
+    ok(node_at(st, "c1/x.ics", pool) != NULL, "... x.ics still there");
+    {
+        apr_size_t c1c[5];
+
+        counts(st, c1c);
+        ok(memcmp(c0, c1c, sizeof(c0)) == 0 && counts_are(st, 3, 3, 3, 2),
+           "... nothing written");
+    }
+
+    /* Whole calendars. */
+    is_int(calstore_move(st, "c1", "p/c1", 0, &n, pool), APR_SUCCESS,
+           "move calendar c1 into a plain collection");
+    ok(n->id == c1_id && n->flags == CALSTORE_COLL_CALENDAR, "... id and "
+       "flag kept");
+    ok(counts_are(st, 3, 3, 3, 2), "... no entry re-keyed");
+    is_str(range_names(st, c1_id, TMIN, TMAX, 0, pool), "x.ics,y.ics",
+           "... queries by its id still work");
+    is_str(uid_name(st, c1_id, "X", pool), "x.ics", "... and UID lookups");
+    is_int(calstore_copy(st, "p/c1", "c3", -1, 0, &n, pool), APR_SUCCESS,
+           "copy calendar p/c1 to c3 (depth infinity)");
+    ok(n->id != c1_id && n->flags == CALSTORE_COLL_CALENDAR,
+       "... a new calendar");
+    is_str(range_names(st, n->id, TMIN, TMAX, 0, pool), "x.ics,y.ics",
+           "... its copies are indexed under the new id");
+    is_str(range_names(st, n->id, T0 + 30 * DAY, T0 + 31 * DAY, 0, pool),
+           "x.ics", "... long instance included");
+    is_str(uid_name(st, n->id, "Y", pool), "y.ics", "... with their UIDs");
+    ok(counts_are(st, 5, 5, 5, 4), "... two more objects' entries");
+    is_int(calstore_copy(st, "p", "p2", -1, 0, &n, pool), APR_SUCCESS,
+           "copy p (holding calendar c1) to p2");
+    ok(counts_are(st, 7, 7, 7, 6), "... the nested calendar's objects are "
+       "indexed too");
+    n2 = node_at(st, "p2/c1", pool);
+    is_str(n2 ? range_names(st, n2->id, TMIN, TMAX, 0, pool) : NULL,
+           "x.ics,y.ics", "... found in p2/c1");
+    is_int(calstore_copy(st, "p/c1", "c4", 0, 0, &n, pool), APR_SUCCESS,
+           "copy a calendar at depth 0");
+    ok(n->flags == CALSTORE_COLL_CALENDAR
+       && !strcmp(range_names(st, n->id, TMIN, TMAX, 0, pool), ""),
+       "... an empty calendar");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+    is_int(calstore_delete(st, "p2", NULL, pool), APR_SUCCESS, "delete p2");
+    is_int(calstore_copy(st, "c3", "p/c1", -1, 1, &n, pool), APR_SUCCESS,
+           "copy c3 over p/c1 (overwrite a calendar)");
+    ok(counts_are(st, 5, 5, 5, 4), "... the replaced calendar's entries "
+       "went");
+    ok(uid_name(st, c1_id, "X", pool) == NULL, "... nothing left under its "
+       "id");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    /* The check catches every kind of index damage. */
+    damage_ok = 1;
+    for (i = 0; damages[i]; i++) {
+        apr_status_t d = calstore__test_damage(st, damages[i]);
+        apr_status_t c = calstore__check(st, pool);
+        apr_status_t u = calstore__test_damage(st, 0);
+        apr_status_t c2r = calstore__check(st, pool);
+
+        if (d != APR_SUCCESS || c != CALSTORE_ECORRUPT || u != APR_SUCCESS
+            || c2r != APR_SUCCESS) {
+            diag("damage '%c': damage %d, check %d, undo %d, check %d",
+                 damages[i], d, c, u, c2r);
+            damage_ok = 0;
+        }
+    }
+    ok(damage_ok, "the check reports each damage (%s) and passes once it "
+       "is undone", damages);
+    is_int(calstore__test_damage(st, 0), CALSTORE_ENOENT,
+           "nothing left to undo");
+    cal_counts(st, cc);
+    calstore_close(st);
+    is_int(run_verify(dir), 0, "db5.3_verify passes");
+    apr_pool_destroy(pool);
+    rm_rf(dir);
+}
+
+/* ---- Q. query_range against brute force --------------------------------- */
+
+static apr_uint64_t rng_state;
+
+static apr_uint64_t rnd64(void)
+{
+    apr_uint64_t x = rng_state;
+
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return rng_state = x;
+}
+
+/* Uniform in [0, n). */
+static apr_int64_t rnd(apr_int64_t n)
+{
+    return n > 0 ? (apr_int64_t)(rnd64() % (apr_uint64_t)n) : 0;
+}
+
+/* A synthetic calendar object: its true instances, and what the store is
+ * told (the instances overlapping the window, the before/after flags). */
+typedef struct bobj_t {
+    const char *name;
+    const char *uid;
+    apr_uint32_t comp;
+    apr_int64_t from, until;
+    int before, after;
+    apr_array_header_t *truth;      /* calstore_span_t */
+    apr_array_header_t *listed;     /* calstore_span_t */
+    int present;
+} bobj_t;
+
+static void bobj_push(apr_array_header_t *arr, apr_int64_t s, apr_int64_t e)
+{
+    calstore_span_t *sp = apr_array_push(arr);
+
+    sp->start = s;
+    sp->end = e;
+}
+
+/* Split 'o->truth' by the window [from, until) as core's expansion does:
+ * listed = the instances overlapping the window; the others end at or
+ * before 'from' (before) or start at or after 'until' (after). */
+static void bobj_index(bobj_t *o)
+{
+    int i;
+
+    apr_array_clear(o->listed);
+    o->before = 0;
+    for (i = 0; i < o->truth->nelts; i++) {
+        calstore_span_t *sp = &APR_ARRAY_IDX(o->truth, i, calstore_span_t);
+
+        if (sp->end > o->from && sp->start < o->until) {
+            *(calstore_span_t *)apr_array_push(o->listed) = *sp;
+        }
+        else if (sp->end <= o->from) {
+            o->before = 1;
+        }
+        else {
+            o->after = 1;
+        }
+    }
+}
+
+static calstore_calinfo_t *bobj_info(const bobj_t *o, apr_pool_t *pool)
+{
+    calstore_calinfo_t *ci = apr_pcalloc(pool, sizeof(*ci));
+
+    ci->uid = o->uid;
+    ci->comp = o->comp;
+    ci->record = apr_pstrcat(pool, "REC:", o->uid, NULL);
+    ci->record_len = strlen(ci->record);
+    ci->win_from = o->from;
+    ci->win_until = o->until;
+    ci->before = o->before;
+    ci->after = o->after;
+    ci->instances = o->listed;
+    return ci;
+}
+
+static apr_int64_t rnd_dur(void)
+{
+    int r = (int)rnd(100);
+
+    if (r < 15) {
+        return 0;
+    }
+    if (r < 65) {
+        return rnd(6 * HOUR);
+    }
+    if (r < 85) {
+        return DAY + rnd(5 * DAY);
+    }
+    if (r < 90) {
+        return WEEK - DAY / 2 + rnd(DAY);        /* around the 7-day limit */
+    }
+    return 8 * DAY + rnd(400 * DAY);
+}
+
+static void bobj_random(bobj_t *o, int i, int version, apr_pool_t *pool)
+{
+    int k, j, r = (int)rnd(10);
+
+    o->name = apr_psprintf(pool, "o%03d.ics", i);
+    o->uid = apr_psprintf(pool, "uid-%d-%d", i, version);
+    o->comp = r < 6 ? COMP_EVENT : r < 9 ? COMP_TODO : COMP_JOURNAL;
+    o->from = T0 - YEAR + rnd(2 * YEAR);
+    o->until = rnd(20) == 0 ? o->from : o->from + 30 * DAY + rnd(2 * YEAR);
+    o->truth = apr_array_make(pool, 8, sizeof(calstore_span_t));
+    o->listed = apr_array_make(pool, 8, sizeof(calstore_span_t));
+    o->after = rnd(10) == 0;                /* a rule without end */
+    o->present = 1;
+    k = (int)rnd(9);
+    for (j = 0; j < k; j++) {
+        apr_int64_t s;
+
+        switch (rnd(12)) {
+        case 0:         /* on a window edge */
+            s = rnd(2) ? o->from : o->until;
+            break;
+        case 1:         /* same start as the previous one */
+            s = j ? APR_ARRAY_IDX(o->truth, j - 1, calstore_span_t).start
+                  : T0;
+            break;
+        default:
+            s = T0 - 3 * YEAR + rnd(7 * YEAR);
+            break;
+        }
+        bobj_push(o->truth, s, s + rnd_dur());
+    }
+    if (k > 0 && rnd(2)) {
+        /* Half of them list every instance (no edges unless 'after'). */
+        o->from = TMAX;
+        o->until = TMIN;
+        for (j = 0; j < k; j++) {
+            calstore_span_t *sp = &APR_ARRAY_IDX(o->truth, j,
+                                                 calstore_span_t);
+
+            o->from = sp->start < o->from ? sp->start : o->from;
+            o->until = sp->end + 1 > o->until ? sp->end + 1 : o->until;
+        }
+    }
+    if (i == 0) {
+        bobj_push(o->truth, TMIN, TMAX);    /* a VTODO without dates */
+    }
+    else if (i == 1) {
+        bobj_push(o->truth, T0, TMAX);      /* CREATED only */
+    }
+    else if (i == 2) {
+        bobj_push(o->truth, TMIN, T0 - 2 * YEAR);
+    }
+    bobj_index(o);
+}
+
+/* What calstore_query_range() promises: sorted joined names. */
+static const char *brute_names(bobj_t *objs, int n, apr_int64_t qs,
+                               apr_int64_t qe, apr_uint32_t mask,
+                               apr_pool_t *pool)
+{
+    apr_array_header_t *names = apr_array_make(pool, 16, sizeof(char *));
+    int i, j, hit;
+
+    for (i = 0; i < n; i++) {
+        bobj_t *o = &objs[i];
+
+        if (!o->present || (mask && !(mask & o->comp))) {
+            continue;
+        }
+        hit = (o->before && o->from >= qs) || (o->after && o->until <= qe);
+        for (j = 0; !hit && j < o->listed->nelts; j++) {
+            calstore_span_t *sp = &APR_ARRAY_IDX(o->listed, j,
+                                                 calstore_span_t);
+
+            hit = sp->start <= qe && sp->end >= qs;
+        }
+        if (hit) {
+            APR_ARRAY_PUSH(names, const char *) = o->name;
+        }
+    }
+    qsort(names->elts, names->nelts, sizeof(char *), cmp_str);
+    return apr_array_pstrcat(pool, names, ',');
+}
+
+/* Objects with a true instance meeting [qs, qe] that the query missed. */
+static int truth_missed(bobj_t *objs, int n, apr_hash_t *got,
+                        apr_int64_t qs, apr_int64_t qe, apr_uint32_t mask)
+{
+    int i, j, missed = 0;
+
+    for (i = 0; i < n; i++) {
+        bobj_t *o = &objs[i];
+
+        if (!o->present || (mask && !(mask & o->comp))) {
+            continue;
+        }
+        for (j = 0; j < o->truth->nelts; j++) {
+            calstore_span_t *sp = &APR_ARRAY_IDX(o->truth, j,
+                                                 calstore_span_t);
+
+            if (sp->start <= qe && sp->end >= qs) {
+                if (!apr_hash_get(got, o->name, APR_HASH_KEY_STRING)) {
+                    missed++;
+                }
+                break;
+            }
+        }
+    }
+    return missed;
+}
+
+/* Run 'nq' random queries; count mismatches against the promise and
+ * against the true instances. */
+static void run_random_queries(calstore_t *st, calstore_id_t coll,
+                               bobj_t *objs, int n, int nq,
+                               const char *what, apr_pool_t *pool)
+{
+    static const apr_int64_t lens[] = { 0, 1, HOUR, DAY, WEEK, 30 * DAY,
+                                        YEAR, 10 * YEAR };
+    static const apr_uint32_t masks[] = { COMP_EVENT, COMP_TODO,
+                                          COMP_EVENT | COMP_JOURNAL };
+    apr_pool_t *iter;
+    int q, wrong = 0, missed = 0, dups = 0, bad_rec = 0, total = 0;
+
+    apr_pool_create(&iter, pool);
+    for (q = 0; q < nq; q++) {
+        apr_int64_t qs, qe;
+        apr_uint32_t mask = 0;
+        objs_t *o;
+        const char *want, *got;
+        int r = (int)rnd(16);
+
+        apr_pool_clear(iter);
+        qs = T0 - 4 * YEAR + rnd(9 * YEAR);
+        qe = qs + lens[rnd(4)];
+        if (r < 6) {
+            /* An edge of some instance or window, exactly or off by one,
+             * as the start or the end of a short range. */
+            bobj_t *b = &objs[rnd(n)];
+            apr_int64_t edge = b->from;
+
+            if (b->listed->nelts && rnd(3)) {
+                calstore_span_t *sp = &APR_ARRAY_IDX(
+                    b->listed, rnd(b->listed->nelts), calstore_span_t);
+
+                edge = rnd(2) ? sp->start : sp->end;
+            }
+            else if (rnd(2)) {
+                edge = b->until;
+            }
+            if (rnd(2)) {
+                edge += rnd(3) - 1;
+            }
+            if (rnd(2)) {
+                qs = edge;
+                qe = qs + lens[rnd(5)];
+            }
+            else {
+                qe = edge;
+                qs = qe - lens[rnd(5)];
+            }
+        }
+        else if (r < 8) {
+            /* Exactly at the 'before' edge / 'after' edge of an object
+             * that has one. */
+            bobj_t *b = &objs[rnd(n)];
+            int tries;
+
+            for (tries = 0; tries < 50 && !(r == 6 ? b->before : b->after);
+                 tries++) {
+                b = &objs[rnd(n)];
+            }
+            if (r == 6) {
+                qs = b->from;
+                qe = qs + lens[rnd(4)];
+            }
+            else {
+                qe = b->until;
+                qs = qe - lens[rnd(4)];
+            }
+        }
+        else if (r == 8) {
+            qs = TMIN;
+        }
+        else if (r == 9) {
+            qe = TMAX;
+        }
+        else if (r == 10) {
+            qs = TMIN;
+            qe = TMAX;
+        }
+        else if (r == 11) {
+            qe = qs + lens[rnd(8)];
+        }
+        if (rnd(4) == 0) {
+            mask = masks[rnd(3)];
+        }
+        o = objs_new(iter);
+        if (calstore_query_range(st, coll, qs, qe, mask, objs_cb, o, iter)
+            != APR_SUCCESS) {
+            wrong++;
+            continue;
+        }
+        total += o->names->nelts;
+        dups += o->dups;
+        bad_rec += o->bad_records;
+        want = brute_names(objs, n, qs, qe, mask, iter);
+        got = objs_joined(o, iter);
+        if (strcmp(want, got) != 0) {
+            if (wrong++ == 0) {
+                diag("query [%" APR_INT64_T_FMT ", %" APR_INT64_T_FMT
+                     "] mask %u: want %s; got %s", qs, qe, mask, want, got);
+            }
+        }
+        missed += truth_missed(objs, n, o->seen, qs, qe, mask);
+    }
+    apr_pool_destroy(iter);
+    is_int(wrong, 0, "%s: %d queries return exactly the promised objects "
+           "(%d reported in all)", what, nq, total);
+    is_int(missed, 0, "%s: no object with a true instance in the range is "
+           "missed", what);
+    is_int(dups, 0, "%s: no object reported twice", what);
+    is_int(bad_rec, 0, "%s: every record handed back", what);
+}
+
+#define QOBJS 400
+
+static void test_query_brute(void)
+{
+    apr_pool_t *pool;
+    char *dir = make_tmpdir("query");
+    calstore_t *st;
+    calstore_node_t *cal;
+    bobj_t *objs;
+    objs_t *o, *o2;
+    apr_status_t rv = APR_SUCCESS;
+    int i, same, nonempty;
+
+    diag("Q. query_range against brute force (%d random objects)", QOBJS);
+    apr_pool_create(&pool, gpool);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open");
+    if (st == NULL) {
+        return;
+    }
+    calstore_mkcol_ex(st, "q", CALSTORE_COLL_CALENDAR, NULL, &cal, pool);
+    rng_state = APR_UINT64_C(0x2545F4914F6CDD1D);
+    objs = apr_pcalloc(pool, QOBJS * sizeof(*objs));
+    for (i = 0; i < QOBJS && rv == APR_SUCCESS; i++) {
+        bobj_random(&objs[i], i, 0, pool);
+        rv = put_cal(st, apr_pstrcat(pool, "q/", objs[i].name, NULL),
+                     bobj_info(&objs[i], pool), NULL, NULL, pool);
+    }
+    is_int(rv, APR_SUCCESS, "%d objects stored", QOBJS);
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    run_random_queries(st, cal->id, objs, QOBJS, 400, "fresh", pool);
+
+    /* Everything, twice: the same order both times, across batches. */
+    o = objs_new(pool);
+    o->st = st;
+    o2 = objs_new(pool);
+    ok(calstore_query_range(st, cal->id, TMIN, TMAX, 0, objs_cb, o, pool)
+       == APR_SUCCESS && calstore_query_range(st, cal->id, TMIN, TMAX, 0,
+                                              objs_cb, o2, pool)
+       == APR_SUCCESS, "query the whole time line twice");
+    for (i = 0, nonempty = 0; i < QOBJS; i++) {
+        nonempty += objs[i].listed->nelts > 0 || objs[i].before
+                    || objs[i].after;
+    }
+    is_int(o->names->nelts, nonempty, "every object with an instance or an "
+           "edge, more than one batch (%d)", nonempty);
+    same = o->names->nelts == o2->names->nelts;
+    for (i = 0; same && i < o->names->nelts; i++) {
+        same = !strcmp(APR_ARRAY_IDX(o->names, i, char *),
+                       APR_ARRAY_IDX(o2->names, i, char *));
+    }
+    ok(same, "... in the same order both times");
+    is_int(o->reenter_failures, 0, "the callback could read the store");
+    o = objs_new(pool);
+    o->stop_after = 130;
+    is_int(calstore_query_range(st, cal->id, TMIN, TMAX, 0, objs_cb, o,
+                                pool), APR_EGENERAL,
+           "a callback error stops the query and is returned");
+    is_int(o->names->nelts, 130, "... after exactly 130 objects");
+    o = objs_new(pool);
+    o->stop_after = 150;
+    is_int(calstore_query_all(st, cal->id, 0, objs_cb, o, pool),
+           APR_EGENERAL, "... query_all too");
+    is_int(o->names->nelts, 150, "... after exactly 150 objects");
+    o = objs_new(pool);
+    ok(calstore_query_all(st, cal->id, 0, objs_cb, o, pool) == APR_SUCCESS
+       && o->names->nelts == QOBJS, "query_all reports all %d objects",
+       QOBJS);
+
+    /* Replace and delete some, then again. */
+    rv = APR_SUCCESS;
+    for (i = 0; i < QOBJS && rv == APR_SUCCESS; i++) {
+        const char *path = apr_pstrcat(pool, "q/", objs[i].name, NULL);
+
+        if (i % 5 == 0) {
+            rv = calstore_delete(st, path, NULL, pool);
+            objs[i].present = 0;
+        }
+        else if (i % 7 == 0) {
+            bobj_random(&objs[i], i, 1, pool);
+            rv = put_cal(st, path, bobj_info(&objs[i], pool), NULL, NULL,
+                         pool);
+        }
+    }
+    is_int(rv, APR_SUCCESS, "deleted every 5th object, replaced every 7th");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+    run_random_queries(st, cal->id, objs, QOBJS, 300, "after changes", pool);
+    calstore_close(st);
+    apr_pool_destroy(pool);
+    rm_rf(dir);
+}
+
+/* ---- R. concurrent calendar writers and readers ------------------------- */
+
+#define RTHREADS 4
+#define RPUTS    100
+#define RUIDS    50
+
+typedef struct race_arg_t {
+    calstore_t *st;
+    calstore_id_t coll;
+    int n;                      /* writer number; -1: reader */
+    volatile int *stop;
+    int ok;                     /* puts that succeeded / queries run */
+    int conflicts;              /* EUIDCONFLICT naming a real member */
+    int failures;
+    apr_status_t last;
+} race_arg_t;
+
+static void *APR_THREAD_FUNC race_worker(apr_thread_t *t, void *data)
+{
+    race_arg_t *a = data;
+    apr_pool_t *pool, *iter;
+    const char *conflict;
+    apr_status_t rv;
+    int i;
+
+    apr_pool_create(&pool, NULL);
+    apr_pool_create(&iter, pool);
+    /* The reader queries at least once, then until the writers are done. */
+    for (i = 0; a->n >= 0 ? i < RPUTS : i == 0 || !*a->stop; i++) {
+        apr_pool_clear(iter);
+        if (a->n < 0) {
+            objs_t *o = objs_new(iter);
+
+            rv = calstore_query_range(a->st, a->coll, T0, T0 + 30 * DAY, 0,
+                                      objs_cb, o, iter);
+            if (rv == APR_SUCCESS && o->dups == 0) {
+                a->ok++;
+            }
+            else {
+                a->failures++;
+                a->last = rv;
+            }
+            continue;
+        }
+        conflict = NULL;
+        rv = put_cal(a->st, apr_psprintf(iter, "race/t%d-%03d.ics", a->n, i),
+                     cal_one(iter, apr_psprintf(iter, "u%d", i % RUIDS),
+                             COMP_EVENT, T0 + (i % 30) * DAY,
+                             T0 + (i % 30) * DAY + HOUR),
+                     &conflict, NULL, iter);
+        if (rv == APR_SUCCESS) {
+            a->ok++;
+        }
+        else if (rv == CALSTORE_EUIDCONFLICT && conflict != NULL
+                 && conflict[0] == 't') {
+            a->conflicts++;
+        }
+        else {
+            a->failures++;
+            a->last = rv;
+        }
+    }
+    apr_pool_destroy(pool);
+    return NULL;
+}
+
+static void test_cal_race(void)
+{
+    apr_pool_t *pool;
+    char *dir = make_tmpdir("race");
+    calstore_t *st;
+    calstore_node_t *cal;
+    apr_thread_t *th[RTHREADS + 1];
+    race_arg_t args[RTHREADS + 1];
+    volatile int stop = 0;
+    apr_status_t trv;
+    int i, wins = 0, conflicts = 0, failures = 0, uids_ok = 1;
+    char buf[128];
+
+    diag("R. %d threads putting clashing UIDs into one calendar, one "
+         "querying", RTHREADS);
+    apr_pool_create(&pool, gpool);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open");
+    if (st == NULL) {
+        return;
+    }
+    calstore_mkcol_ex(st, "race", CALSTORE_COLL_CALENDAR, NULL, &cal, pool);
+    for (i = 0; i <= RTHREADS; i++) {
+        memset(&args[i], 0, sizeof(args[i]));
+        args[i].st = st;
+        args[i].coll = cal->id;
+        args[i].n = i < RTHREADS ? i : -1;
+        args[i].stop = &stop;
+        apr_thread_create(&th[i], NULL, race_worker, &args[i], pool);
+    }
+    for (i = 0; i < RTHREADS; i++) {
+        apr_thread_join(&trv, th[i]);
+    }
+    stop = 1;
+    apr_thread_join(&trv, th[RTHREADS]);
+    for (i = 0; i <= RTHREADS; i++) {
+        if (i < RTHREADS) {
+            wins += args[i].ok;
+            conflicts += args[i].conflicts;
+        }
+        failures += args[i].failures;
+        if (args[i].failures) {
+            diag("thread %d: %d failures, last %s", i, args[i].failures,
+                 calstore_strerror(args[i].last, buf, sizeof(buf)));
+        }
+    }
+    is_int(failures, 0, "no put or query failed otherwise");
+    is_int(wins, RUIDS, "exactly one put per UID won");
+    is_int(conflicts, RTHREADS * RPUTS - RUIDS, "every other one was a UID "
+           "conflict naming a member");
+    ok(args[RTHREADS].ok > 0, "the reader ran %d queries meanwhile",
+       args[RTHREADS].ok);
+    for (i = 0; i < RUIDS; i++) {
+        if (uid_name(st, cal->id, apr_psprintf(pool, "u%d", i), pool)
+            == NULL) {
+            uids_ok = 0;
+        }
+    }
+    ok(uids_ok && counts_are(st, RUIDS, RUIDS, RUIDS, 0), "one object and "
+       "one UID entry per UID");
+    is_int(rev_of(st, "race", pool), 1 + RUIDS, "ctag counts the winning "
+           "writes only");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+    calstore_close(st);
+    apr_pool_destroy(pool);
+    rm_rf(dir);
+}
+
+/* ---- S. cost follows the matches, not the calendar's size --------------- */
+
+/* Fill calendar 'coll' with 'n' objects spread over ten years
+ * [T0 - 7 YEAR, T0 + 3 YEAR): 85% single (15 min to 4 h), 9% weekly series
+ * of 4-60 weeks, 3% daily series of 2-20 days, 2% weekly series without
+ * end (listed over [T0 - YEAR, T0 + 2 YEAR), before/after edges), 1% long
+ * (8-40 days).  Finite sets are listed whole (the adapter's best
+ * practice). */
+static apr_status_t fill_scaled(calstore_t *st, const char *coll, int n,
+                                bobj_t *objs, apr_pool_t *pool)
+{
+    apr_pool_t *iter;
+    apr_status_t rv = APR_SUCCESS;
+    int i, j, k, r;
+
+    apr_pool_create(&iter, pool);
+    for (i = 0; i < n && rv == APR_SUCCESS; i++) {
+        bobj_t *o = &objs[i];
+        apr_int64_t t = T0 - 7 * YEAR + rnd(10 * YEAR), dur;
+
+        apr_pool_clear(iter);
+        o->name = apr_psprintf(pool, "s%05d.ics", i);
+        o->uid = apr_psprintf(pool, "s-%d", i);
+        o->comp = COMP_EVENT;
+        o->truth = apr_array_make(pool, 1, sizeof(calstore_span_t));
+        o->listed = o->truth;
+        o->present = 1;
+        r = (int)rnd(100);
+        dur = 15 * 60 + rnd(4 * HOUR - 15 * 60);
+        if (r < 85) {
+            bobj_push(o->truth, t, t + dur);
+        }
+        else if (r < 94) {
+            for (k = 4 + (int)rnd(57), j = 0; j < k; j++) {
+                bobj_push(o->truth, t + j * WEEK, t + j * WEEK + dur);
+            }
+        }
+        else if (r < 97) {
+            for (k = 2 + (int)rnd(19), j = 0; j < k; j++) {
+                bobj_push(o->truth, t + j * DAY, t + j * DAY + dur);
+            }
+        }
+        else if (r < 99) {
+            /* Unbounded: instances from t on, listed in the window. */
+            apr_int64_t s = t;
+
+            o->listed = apr_array_make(pool, 8, sizeof(calstore_span_t));
+            o->from = T0 - YEAR;
+            o->until = T0 + 2 * YEAR;
+            o->before = t < o->from;
+            o->after = 1;
+            if (s < o->from) {
+                s += ((o->from - s + WEEK - 1) / WEEK) * WEEK;
+            }
+            for (; s < o->until; s += WEEK) {
+                bobj_push(o->listed, s, s + dur);
+            }
+        }
+        else {
+            bobj_push(o->truth, t, t + 8 * DAY + rnd(32 * DAY));
+        }
+        if (o->listed == o->truth) {
+            calstore_span_t *last = &APR_ARRAY_IDX(o->truth,
+                                                   o->truth->nelts - 1,
+                                                   calstore_span_t);
+
+            o->from = APR_ARRAY_IDX(o->truth, 0, calstore_span_t).start;
+            o->until = last->end + 1;
+        }
+        rv = put_cal(st, apr_pstrcat(iter, coll, "/", o->name, NULL),
+                     bobj_info(o, iter), NULL, NULL, iter);
+    }
+    apr_pool_destroy(iter);
+    return rv;
+}
+
+static void test_scaling(void)
+{
+    apr_pool_t *pool;
+    char *dir = make_tmpdir("scale");
+    calstore_t *st;
+    calstore_node_t *small, *big;
+    bobj_t *objs_s, *objs_b;
+    apr_int64_t qs = T0 + 100 * DAY, qe = qs + WEEK;
+    apr_uint64_t v0, visited_s, visited_b;
+    int matches_s, matches_b;
+    objs_t *o;
+    apr_time_t t0;
+
+    diag("S. a one-week query in 1,000 vs 20,000 objects");
+    apr_pool_create(&pool, gpool);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open");
+    if (st == NULL) {
+        return;
+    }
+    calstore_mkcol_ex(st, "small", CALSTORE_COLL_CALENDAR, NULL, &small,
+                      pool);
+    calstore_mkcol_ex(st, "big", CALSTORE_COLL_CALENDAR, NULL, &big, pool);
+    rng_state = APR_UINT64_C(0x9E3779B97F4A7C15);
+    objs_s = apr_pcalloc(pool, 1000 * sizeof(*objs_s));
+    objs_b = apr_pcalloc(pool, 20000 * sizeof(*objs_b));
+    t0 = apr_time_now();
+    is_int(fill_scaled(st, "small", 1000, objs_s, pool), APR_SUCCESS,
+           "1,000 objects stored");
+    is_int(fill_scaled(st, "big", 20000, objs_b, pool), APR_SUCCESS,
+           "20,000 objects stored");
+    diag("21,000 puts in %" APR_TIME_T_FMT " ms",
+         (apr_time_now() - t0) / 1000);
+
+    o = objs_new(pool);
+    v0 = calstore__test_visited;
+    ok(calstore_query_range(st, small->id, qs, qe, 0, objs_cb, o, pool)
+       == APR_SUCCESS, "one-week query, 1,000 objects");
+    visited_s = calstore__test_visited - v0;
+    matches_s = o->names->nelts;
+    is_str(objs_joined(o, pool),
+           brute_names(objs_s, 1000, qs, qe, 0, pool), "... exact result");
+    o = objs_new(pool);
+    v0 = calstore__test_visited;
+    ok(calstore_query_range(st, big->id, qs, qe, 0, objs_cb, o, pool)
+       == APR_SUCCESS, "one-week query, 20,000 objects");
+    visited_b = calstore__test_visited - v0;
+    matches_b = o->names->nelts;
+    is_str(objs_joined(o, pool),
+           brute_names(objs_b, 20000, qs, qe, 0, pool), "... exact result");
+    diag("1,000 objects: %d matches, %" APR_UINT64_T_FMT " index entries "
+         "visited; 20,000 objects: %d matches, %" APR_UINT64_T_FMT
+         " visited", matches_s, visited_s, matches_b, visited_b);
+    ok(matches_s > 0 && matches_b > 10 * matches_s, "the big calendar has "
+       "many more matches");
+    /* A fixed overhead per scan (positioning reads) plus entries
+     * proportional to the matches. */
+    ok(visited_s <= 3 * (apr_uint64_t)matches_s + 16,
+       "1,000: visited <= 3 x matches + 16");
+    ok(visited_b <= 3 * (apr_uint64_t)matches_b + 16,
+       "20,000: visited <= 3 x matches + 16");
+    ok((double)visited_b / matches_b
+       < 3.0 * ((double)visited_s / matches_s) + 1.0,
+       "entries visited per match do not grow with the calendar "
+       "(%.2f vs %.2f)", (double)visited_b / matches_b,
+       (double)visited_s / matches_s);
+
+    /* The whole time line of the big one: many scan budgets and batches. */
+    o = objs_new(pool);
+    t0 = apr_time_now();
+    ok(calstore_query_range(st, big->id, TMIN, TMAX, 0, objs_cb, o, pool)
+       == APR_SUCCESS && o->names->nelts == 20000 && o->dups == 0,
+       "the whole time line reports each of the 20,000 objects once");
+    diag("full query in %" APR_TIME_T_FMT " ms",
+         (apr_time_now() - t0) / 1000);
+    t0 = apr_time_now();
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+    diag("check in %" APR_TIME_T_FMT " ms", (apr_time_now() - t0) / 1000);
+    calstore_close(st);
+    apr_pool_destroy(pool);
+    rm_rf(dir);
+}
+
 /* ---- M. misc ------------------------------------------------------------ */
 
 static void test_strerror(void)
@@ -1727,7 +3249,9 @@ static void test_strerror(void)
                              CALSTORE_ENOTCOLL, CALSTORE_ECHANGED,
                              CALSTORE_EBUSY, CALSTORE_EPANIC,
                              CALSTORE_EFORMAT, CALSTORE_EDB,
-                             CALSTORE_EINVAL, CALSTORE_ECORRUPT };
+                             CALSTORE_EINVAL, CALSTORE_ECORRUPT,
+                             CALSTORE_ENESTED, CALSTORE_EUIDCONFLICT,
+                             CALSTORE_ENOTCALOBJ };
     int i, all = 1;
 
     diag("M. strerror");
@@ -1809,6 +3333,21 @@ rest:
     }
     if (want('L')) {
         test_panic();
+    }
+    if (want('N')) {
+        test_calendars();
+    }
+    if (want('O')) {
+        test_cal_copy_move();
+    }
+    if (want('Q')) {
+        test_query_brute();
+    }
+    if (want('R')) {
+        test_cal_race();
+    }
+    if (want('S')) {
+        test_scaling();
     }
 
     diag("total %" APR_TIME_T_FMT " ms", (apr_time_now() - t0) / 1000);
