@@ -85,7 +85,7 @@ $(MODULE): $(MOD_OBJ) $(LIBSTORE) $(LIBCORE)
 	    $(CURDIR)/$(LIBSTORE) $(CURDIR)/$(LIBCORE) \
 	    $(if $(SANFLAGS),-lasan -lubsan) \
 	    -lical -ldb >apxs.log 2>&1 || { cat apxs.log; exit 1; }
-	cp $(BUILD)/apxs/.libs/mod_caldav.so $@
+	cp $(BUILD)/apxs/.libs/mod_caldav.so $@.tmp && mv -f $@.tmp $@   # new inode: a running httpd keeps its mapping
 
 comma := ,
 

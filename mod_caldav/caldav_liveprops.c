@@ -10,14 +10,35 @@
 #include <apr_strings.h>
 
 #include "mod_caldav.h"
+#include "calcore_tz.h"
 
 static const char * const caldav_namespace_uris[] = {
     "DAV:",
+    CALDAV_NS,
+    CALDAV_CS_NS,
     NULL
 };
 
 enum {
-    CALDAV_NS_DAV = 0
+    CALDAV_NS_DAV = 0,
+    CALDAV_NS_CALDAV,
+    CALDAV_NS_CS
+};
+
+/* provider-local ids for what DAV_PROPID_* does not name */
+enum {
+    CALDAV_PROPID_supported_report_set = 1,
+    CALDAV_PROPID_calendar_timezone,
+    CALDAV_PROPID_supported_calendar_component_set,
+    CALDAV_PROPID_supported_calendar_data,
+    CALDAV_PROPID_max_resource_size,
+    CALDAV_PROPID_min_date_time,
+    CALDAV_PROPID_max_date_time,
+    CALDAV_PROPID_max_instances,
+    CALDAV_PROPID_max_attendees_per_instance,
+    CALDAV_PROPID_supported_collation_set,
+    CALDAV_PROPID_calendar_data,
+    CALDAV_PROPID_getctag
 };
 
 static const dav_liveprop_spec caldav_props[] = {
@@ -26,22 +47,134 @@ static const dav_liveprop_spec caldav_props[] = {
     { CALDAV_NS_DAV, "getcontenttype",   DAV_PROPID_getcontenttype,   0 },
     { CALDAV_NS_DAV, "getetag",          DAV_PROPID_getetag,          0 },
     { CALDAV_NS_DAV, "getlastmodified",  DAV_PROPID_getlastmodified,  0 },
+    { CALDAV_NS_DAV, "supported-report-set",
+      CALDAV_PROPID_supported_report_set, 0 },
+    { CALDAV_NS_CALDAV, "calendar-timezone",
+      CALDAV_PROPID_calendar_timezone, 1 },
+    { CALDAV_NS_CALDAV, "supported-calendar-component-set",
+      CALDAV_PROPID_supported_calendar_component_set, 0 },
+    { CALDAV_NS_CALDAV, "supported-calendar-data",
+      CALDAV_PROPID_supported_calendar_data, 0 },
+    { CALDAV_NS_CALDAV, "max-resource-size",
+      CALDAV_PROPID_max_resource_size, 0 },
+    { CALDAV_NS_CALDAV, "min-date-time", CALDAV_PROPID_min_date_time, 0 },
+    { CALDAV_NS_CALDAV, "max-date-time", CALDAV_PROPID_max_date_time, 0 },
+    { CALDAV_NS_CALDAV, "max-instances", CALDAV_PROPID_max_instances, 0 },
+    { CALDAV_NS_CALDAV, "max-attendees-per-instance",
+      CALDAV_PROPID_max_attendees_per_instance, 0 },
+    { CALDAV_NS_CALDAV, "supported-collation-set",
+      CALDAV_PROPID_supported_collation_set, 0 },
+    { CALDAV_NS_CALDAV, "calendar-data", CALDAV_PROPID_calendar_data, 0 },
+    { CALDAV_NS_CS, "getctag", CALDAV_PROPID_getctag, 0 },
     { 0 }
 };
+
+#define CALDAV_XMLNS_C " xmlns:C=\"" CALDAV_NS "\""
+
+/* The value of a CalDAV property of a calendar collection, or NULL when the
+ * property is not defined on 'resource'. */
+static const char *caldav_calendar_value(const dav_resource *resource,
+                                         int propid, apr_pool_t *p)
+{
+    const calstore_node_t *node = resource->info->node;
+    int is_cal = caldav_is_calendar(node);
+    request_rec *r = resource->info->r;
+    calcore_limits_t lim;
+    char tbuf[CALCORE_TIME_STRLEN + 1];
+    char etag[CALSTORE_ETAG_LEN];
+    unsigned mask;
+    const char *v;
+    int i;
+
+    switch (propid) {
+    case CALDAV_PROPID_supported_report_set:
+        if (!is_cal && !caldav_is_calendar_object(resource)) {
+            return NULL;
+        }
+        return "<D:supported-report><D:report><C:calendar-query"
+               CALDAV_XMLNS_C "/></D:report></D:supported-report>"
+               "<D:supported-report><D:report><C:calendar-multiget"
+               CALDAV_XMLNS_C "/></D:report></D:supported-report>"
+               "<D:supported-report><D:report><C:free-busy-query"
+               CALDAV_XMLNS_C "/></D:report></D:supported-report>";
+    case CALDAV_PROPID_getctag:
+        if (!is_cal) {
+            return NULL;
+        }
+        calstore_etag(node, etag);
+        return apr_xml_quote_string(p, etag, 0);
+    default:
+        break;
+    }
+    if (!is_cal) {
+        return NULL;
+    }
+    caldav_server_limits(r, &lim);
+    switch (propid) {
+    case CALDAV_PROPID_supported_calendar_component_set:
+        mask = caldav_comp_mask(node);
+        v = "";
+        for (i = 0; i < 8; i++) {
+            if (mask & (1u << i)) {
+                v = apr_pstrcat(p, v, "<C:comp" CALDAV_XMLNS_C " name=\"",
+                                calcore_comp_name((calcore_comp_e)(1u << i)),
+                                "\"/>", NULL);
+            }
+        }
+        return v;
+    case CALDAV_PROPID_supported_calendar_data:
+        return "<C:calendar-data" CALDAV_XMLNS_C
+               " content-type=\"text/calendar\" version=\"2.0\"/>";
+    case CALDAV_PROPID_max_resource_size:
+        return apr_psprintf(p, "%" APR_SIZE_T_FMT, lim.max_resource_size);
+    case CALDAV_PROPID_min_date_time:
+        return apr_pstrdup(p, calcore_time_format(lim.min_date_time, tbuf));
+    case CALDAV_PROPID_max_date_time:
+        return apr_pstrdup(p, calcore_time_format(lim.max_date_time, tbuf));
+    case CALDAV_PROPID_max_instances:
+        return apr_psprintf(p, "%u", lim.max_instances);
+    case CALDAV_PROPID_max_attendees_per_instance:
+        return apr_psprintf(p, "%u", lim.max_attendees_per_instance);
+    case CALDAV_PROPID_supported_collation_set:
+        return "<C:supported-collation" CALDAV_XMLNS_C
+               ">i;ascii-casemap</C:supported-collation>"
+               "<C:supported-collation" CALDAV_XMLNS_C
+               ">i;octet</C:supported-collation>"
+               "<C:supported-collation" CALDAV_XMLNS_C
+               ">i;unicode-casemap</C:supported-collation>";
+    default:
+        return NULL;
+    }
+}
 
 static dav_prop_insert caldav_insert_prop(const dav_resource *resource,
                                           int propid, dav_prop_insert what,
                                           apr_text_header *phdr);
 static int caldav_is_writable(const dav_resource *resource, int propid);
 
+static dav_error *caldav_patch_validate(const dav_resource *resource,
+                                        const apr_xml_elem *elem,
+                                        int operation, void **context,
+                                        int *defer_to_dead);
+static dav_error *caldav_patch_exec(const dav_resource *resource,
+                                    const apr_xml_elem *elem, int operation,
+                                    void *context,
+                                    dav_liveprop_rollback **rollback_ctx);
+static void caldav_patch_commit(const dav_resource *resource, int operation,
+                                void *context,
+                                dav_liveprop_rollback *rollback_ctx);
+static dav_error *caldav_patch_rollback(const dav_resource *resource,
+                                        int operation, void *context,
+                                        dav_liveprop_rollback *rollback_ctx);
+
 static const dav_hooks_liveprop caldav_hooks_liveprop = {
     caldav_insert_prop,
     caldav_is_writable,
     caldav_namespace_uris,
-    NULL,                           /* patch_validate */
-    NULL,                           /* patch_exec */
-    NULL,                           /* patch_commit */
-    NULL,                           /* patch_rollback */
+    caldav_patch_validate,
+    caldav_patch_exec,
+    caldav_patch_commit,
+    caldav_patch_rollback,
     NULL                            /* ctx */
 };
 
@@ -78,10 +211,28 @@ static dav_prop_insert caldav_insert_prop(const dav_resource *resource,
         value = buf;
         break;
     case DAV_PROPID_getcontenttype:
+        if (caldav_is_calendar_object(resource)) {
+            value = apr_pstrcat(p, "text/calendar; charset=utf-8; component=",
+                                calcore_comp_name((calcore_comp_e)
+                                    (node->flags & CALSTORE_RES_COMP_MASK)),
+                                NULL);
+            break;
+        }
         if (resource->collection || node->content_type == NULL) {
             return DAV_PROP_INSERT_NOTDEF;
         }
         value = apr_xml_quote_string(p, node->content_type, 0);
+        break;
+    case CALDAV_PROPID_calendar_timezone:
+        return DAV_PROP_INSERT_NOTDEF;      /* a dead property, validated */
+    case CALDAV_PROPID_calendar_data:
+        if (what != DAV_PROP_INSERT_VALUE) {
+            value = NULL;
+            break;
+        }
+        if ((value = caldav_report_calendar_data(resource)) == NULL) {
+            return DAV_PROP_INSERT_NOTDEF;
+        }
         break;
     case DAV_PROPID_getetag:
         calstore_etag(node, buf);
@@ -92,7 +243,10 @@ static dav_prop_insert caldav_insert_prop(const dav_resource *resource,
         value = buf;
         break;
     default:
-        return DAV_PROP_INSERT_NOTDEF;
+        if ((value = caldav_calendar_value(resource, propid, p)) == NULL) {
+            return DAV_PROP_INSERT_NOTDEF;
+        }
+        break;
     }
 
     global_ns = dav_get_liveprop_info(propid, &caldav_liveprop_group, &info);
@@ -118,8 +272,103 @@ static dav_prop_insert caldav_insert_prop(const dav_resource *resource,
 
 static int caldav_is_writable(const dav_resource *resource, int propid)
 {
+    return propid == CALDAV_PROPID_calendar_timezone;
+}
+
+/* C:calendar-timezone is stored as a dead property, but only a VCALENDAR
+ * with exactly one VTIMEZONE may be stored (RFC 4791 5.2.2). */
+static dav_error *caldav_patch_validate(const dav_resource *resource,
+                                        const apr_xml_elem *elem,
+                                        int operation, void **context,
+                                        int *defer_to_dead)
+{
+    request_rec *r = resource->info->r;
+    const char *text, *reason;
+
+    if (operation == DAV_PROP_OP_SET) {
+        text = caldav_elem_cdata(r->pool, elem);
+        if (calcore_tz_validate_vtimezone(text, strlen(text), &reason,
+                                          r->pool) != APR_SUCCESS) {
+            return dav_new_error(r->pool, HTTP_FORBIDDEN, 0, 0,
+                                 apr_pstrcat(r->pool, "Invalid "
+                                             "calendar-timezone (CalDAV "
+                                             "valid-calendar-data): ",
+                                             reason, NULL));
+        }
+    }
+    *defer_to_dead = 1;
+    return NULL;
+}
+
+static dav_error *caldav_patch_exec(const dav_resource *resource,
+                                    const apr_xml_elem *elem, int operation,
+                                    void *context,
+                                    dav_liveprop_rollback **rollback_ctx)
+{
+    return NULL;    /* never called: everything is deferred to dead props */
+}
+
+static void caldav_patch_commit(const dav_resource *resource, int operation,
+                                void *context,
+                                dav_liveprop_rollback *rollback_ctx)
+{
+}
+
+static dav_error *caldav_patch_rollback(const dav_resource *resource,
+                                        int operation, void *context,
+                                        dav_liveprop_rollback *rollback_ctx)
+{
+    return NULL;
+}
+
+/* ---- DAV:resourcetype and OPTIONS --------------------------------- */
+
+static int caldav_get_resource_type(const dav_resource *resource,
+                                    const char **name, const char **uri)
+{
+    *name = *uri = NULL;
+    if (resource->hooks != &caldav_hooks_repository || !resource->exists
+        || !caldav_is_calendar(resource->info->node)) {
+        return -1;
+    }
+    *name = "calendar";
+    *uri = CALDAV_NS;
     return 0;
 }
+
+static const dav_resource_type_provider caldav_resource_type = {
+    caldav_get_resource_type
+};
+
+static dav_error *caldav_options_header(request_rec *r,
+                                        const dav_resource *resource,
+                                        apr_text_header *phdr)
+{
+    if (resource == NULL || resource->hooks != &caldav_hooks_repository) {
+        return NULL;
+    }
+    apr_text_append(r->pool, phdr, "calendar-access");
+    apr_text_append(r->pool, phdr, "extended-mkcol");
+    return NULL;
+}
+
+static dav_error *caldav_options_method(request_rec *r,
+                                        const dav_resource *resource,
+                                        apr_text_header *phdr)
+{
+    if (resource == NULL || resource->hooks != &caldav_hooks_repository) {
+        return NULL;
+    }
+    apr_text_append(r->pool, phdr, "REPORT");
+    apr_text_append(r->pool, phdr, "MKCALENDAR");
+    return NULL;
+}
+
+static const dav_options_provider caldav_options = {
+    caldav_options_header,
+    caldav_options_method,
+    NULL
+};
 
 static int caldav_find_liveprop(const dav_resource *resource,
                                 const char *ns_uri, const char *name,
@@ -152,6 +401,8 @@ static void caldav_insert_all_liveprops(request_rec *r,
 void caldav_liveprops_register(apr_pool_t *p)
 {
     dav_register_liveprop_group(p, &caldav_liveprop_group);
+    dav_resource_type_provider_register(p, "caldav", &caldav_resource_type);
+    dav_options_provider_register(p, "caldav", &caldav_options);
     dav_hook_find_liveprop(caldav_find_liveprop, NULL, NULL, APR_HOOK_MIDDLE);
     dav_hook_insert_all_liveprops(caldav_insert_all_liveprops, NULL, NULL,
                                   APR_HOOK_MIDDLE);

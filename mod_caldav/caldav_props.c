@@ -235,6 +235,22 @@ static void caldav_db_queue(dav_db *db, const char *ns, const char *name,
     }
 }
 
+const char *caldav_prop_serialize(apr_pool_t *p, apr_xml_elem *elem,
+                                  const apr_array_header_t *namespaces,
+                                  apr_size_t *len)
+{
+    const char *text;
+
+    /* as mod_dav_fs does: quote in place (so: once per element) */
+    apr_xml_quote_elem(p, elem);
+    apr_xml_to_text(p, elem, APR_XML_X2T_FULL_NS_LANG,
+                    (apr_array_header_t *)namespaces, NULL, &text, len);
+    /* apr_xml_to_text's size is an upper bound (it counts namespace
+     * declarations it may not write); the text ends at its NUL */
+    *len = strlen(text);
+    return text;
+}
+
 static dav_error *caldav_db_store(dav_db *db, const dav_prop_name *name,
                                   const apr_xml_elem *elem,
                                   dav_namespace_map *mapping)
@@ -254,14 +270,8 @@ static dav_error *caldav_db_store(dav_db *db, const dav_prop_name *name,
                                           "most %d dead properties",
                                           CALDAV_MAX_PROPS_PER_RESOURCE));
     }
-    /* as mod_dav_fs does: quote in place (store is called once per elem) */
-    apr_xml_quote_elem(db->pool, (apr_xml_elem *)elem);
-    apr_xml_to_text(db->pool, elem, APR_XML_X2T_FULL_NS_LANG,
-                    (apr_array_header_t *)mapping->namespaces, NULL, &text,
-                    &len);
-    if (len > 0 && text[len - 1] == '\0') {
-        len--;
-    }
+    text = caldav_prop_serialize(db->pool, (apr_xml_elem *)elem,
+                                 mapping->namespaces, &len);
     if (len > 1024 * 1024) {
         return dav_new_error(db->pool, HTTP_INSUFFICIENT_STORAGE, 0, 0,
                              "A dead property value may be at most 1 MB");

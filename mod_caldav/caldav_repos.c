@@ -55,6 +55,20 @@ dav_error *caldav_store_error(request_rec *r, apr_status_t rv,
     case CALSTORE_ENOTCOLL:  status = HTTP_CONFLICT; break;
     case CALSTORE_ECHANGED:  status = HTTP_PRECONDITION_FAILED; break;
     case CALSTORE_EINVAL:    status = HTTP_BAD_REQUEST; break;
+    case CALSTORE_ENESTED:
+        return caldav_precond_error(r, HTTP_FORBIDDEN,
+                                    CALCORE_PRECOND_CALENDAR_COLLECTION_LOCATION_OK,
+                                    apr_psprintf(r->pool, "%s: collections "
+                                                 "cannot be nested inside a "
+                                                 "calendar collection", what),
+                                    NULL);
+    case CALSTORE_ENOTCALOBJ:
+        return caldav_precond_error(r, HTTP_FORBIDDEN,
+                                    CALCORE_PRECOND_VALID_CALENDAR_DATA,
+                                    apr_psprintf(r->pool, "%s: only calendar "
+                                                 "object resources can be "
+                                                 "stored in a calendar "
+                                                 "collection", what), NULL);
     case CALSTORE_EBUSY:
     case CALSTORE_EPANIC:
         status = HTTP_SERVICE_UNAVAILABLE;
@@ -130,7 +144,7 @@ static dav_resource *caldav_make_resource(request_rec *r, apr_pool_t *pool,
 }
 
 /* Resolve store path 'path' below 'root_uri' into a resource. */
-static dav_error *caldav_resolve(request_rec *r, calstore_t *st,
+dav_error *caldav_resolve(request_rec *r, calstore_t *st,
                                  const char *root_uri, const char *path,
                                  dav_resource **result)
 {
@@ -161,6 +175,12 @@ static dav_error *caldav_resolve(request_rec *r, calstore_t *st,
     res->info->parent_exists = parent_exists;
     *result = res;
     return NULL;
+}
+
+int caldav_is_calendar_object(const dav_resource *res)
+{
+    return res->exists && !res->collection
+           && (res->info->node->flags & CALSTORE_RES_COMP_MASK) != 0;
 }
 
 /* ---- resource lookup ----------------------------------------------- */
@@ -275,7 +295,24 @@ struct dav_stream {
     apr_bucket_brigade *bb;
     apr_off_t size;
     apr_off_t limit;
+    calstore_node_t *parent;        /* the parent collection              */
+    int in_calendar;                /* ... is a calendar collection        */
 };
+
+/* The URI of the collection containing 'res' (ends in '/'). */
+static const char *caldav_parent_uri(apr_pool_t *p, const dav_resource *res)
+{
+    const char *uri = res->uri;
+    apr_size_t n = strlen(uri);
+
+    if (n > 1 && uri[n - 1] == '/') {
+        n--;
+    }
+    while (n > 0 && uri[n - 1] != '/') {
+        n--;
+    }
+    return apr_pstrndup(p, uri, n);
+}
 
 static dav_error *caldav_open_stream(const dav_resource *resource,
                                      dav_stream_mode mode,
@@ -283,6 +320,7 @@ static dav_error *caldav_open_stream(const dav_resource *resource,
 {
     request_rec *r = resource->info->r;
     const caldav_server_conf *sconf = caldav_server_config(r->server);
+    dav_error *err;
     dav_stream *s;
 
     if (resource->collection) {
@@ -297,8 +335,23 @@ static dav_error *caldav_open_stream(const dav_resource *resource,
     s = apr_pcalloc(r->pool, sizeof(*s));
     s->res = resource;
     s->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    s->limit = sconf->max_resource_size ? sconf->max_resource_size
-                                        : CALDAV_DEFAULT_MAX_RESOURCE_SIZE;
+    s->limit = caldav_max_resource_size(sconf);
+    if ((err = caldav_lookup_parent(r, resource, &s->parent)) != NULL) {
+        return err;
+    }
+    s->in_calendar = caldav_is_calendar(s->parent);
+    if (s->in_calendar
+        && !caldav_content_type_ok(apr_table_get(r->headers_in,
+                                                 "Content-Type"))) {
+        return caldav_precond_error(r, HTTP_FORBIDDEN,
+                                    CALCORE_PRECOND_SUPPORTED_CALENDAR_DATA,
+                                    apr_pstrcat(r->pool, "A calendar "
+                                                "collection only takes "
+                                                "text/calendar, not ",
+                                                apr_table_get(r->headers_in,
+                                                              "Content-Type"),
+                                                NULL), NULL);
+    }
     *stream = s;
     return NULL;
 }
@@ -310,6 +363,15 @@ static dav_error *caldav_write_stream(dav_stream *stream, const void *buf,
     apr_status_t rv;
 
     stream->size += bufsize;
+    if (stream->size > stream->limit && stream->in_calendar) {
+        return caldav_precond_error(r, HTTP_FORBIDDEN,
+                                    CALCORE_PRECOND_MAX_RESOURCE_SIZE,
+                                    apr_psprintf(r->pool, "The calendar "
+                                                 "object is larger than "
+                                                 "max-resource-size (%"
+                                                 APR_OFF_T_FMT " bytes)",
+                                                 stream->limit), NULL);
+    }
     if (stream->size > stream->limit) {
         return dav_new_error(r->pool, HTTP_REQUEST_ENTITY_TOO_LARGE, 0, 0,
                              apr_psprintf(r->pool,
@@ -351,8 +413,34 @@ static dav_error *caldav_close_stream(dav_stream *stream, int commit)
     }
 
     ctype = apr_table_get(r->headers_in, "Content-Type");
-    rv = calstore_put(res->info->st, res->info->path, ctype, data, len,
-                      caldav_cond(res, &cbuf), &node, &created, r->pool);
+    if (stream->in_calendar) {
+        caldav_calendar_t *cal;
+        calstore_calinfo_t info;
+        const char *conflict = NULL;
+        dav_error *err;
+
+        if ((err = caldav_calendar_open(r, res->info->st, stream->parent,
+                                        &cal)) != NULL
+            || (err = caldav_object_prepare(r, cal, data, len, &info,
+                                            NULL)) != NULL
+            || (err = caldav_check_same_uid(r, res,
+                                            caldav_parent_uri(r->pool, res),
+                                            info.uid)) != NULL) {
+            return err;
+        }
+        rv = calstore_put_ex(res->info->st, res->info->path, ctype, data,
+                             len, caldav_cond(res, &cbuf), &info, &conflict,
+                             &node, &created, r->pool);
+        if (rv == CALSTORE_EUIDCONFLICT) {
+            return caldav_uid_conflict_error(r, caldav_parent_uri(r->pool,
+                                                                  res),
+                                             conflict);
+        }
+    }
+    else {
+        rv = calstore_put(res->info->st, res->info->path, ctype, data, len,
+                          caldav_cond(res, &cbuf), &node, &created, r->pool);
+    }
     if (rv != APR_SUCCESS) {
         return caldav_store_error(r, rv, "Could not store the resource");
     }
@@ -394,8 +482,10 @@ static dav_error *caldav_set_headers(request_rec *r,
         ap_set_content_type(r, "text/html; charset=utf-8");
         return NULL;
     }
-    ap_set_content_type(r, node->content_type ? node->content_type
-                                              : "application/octet-stream");
+    ap_set_content_type(r, caldav_is_calendar_object(resource)
+                           ? "text/calendar; charset=utf-8"
+                           : node->content_type ? node->content_type
+                           : "application/octet-stream");
     ap_set_content_length(r, node->length);
     apr_table_setn(r->headers_out, "Accept-Ranges", "bytes");
     return NULL;
@@ -569,12 +659,69 @@ static dav_error *caldav_copymove_done(dav_resource *dst, apr_status_t rv,
     return NULL;
 }
 
+/* A resource COPYed or MOVEd into a calendar collection must pass the same
+ * checks as a PUT there: validate its body against the destination's
+ * limits and compute what the store indexes.  *info stays NULL when the
+ * destination is not in a calendar. */
+static dav_error *caldav_copymove_prepare(const dav_resource *src,
+                                          const dav_resource *dst,
+                                          calstore_calinfo_t **info)
+{
+    request_rec *r = dst->info->r->main ? dst->info->r->main : dst->info->r;
+    calstore_node_t *parent;
+    caldav_calendar_t *cal;
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+    dav_error *err;
+
+    *info = NULL;
+    if ((err = caldav_lookup_parent(r, dst, &parent)) != NULL) {
+        return err;
+    }
+    if (!caldav_is_calendar(parent)) {
+        return NULL;
+    }
+    if (src->collection) {
+        return caldav_precond_error(r, HTTP_FORBIDDEN,
+                                    CALCORE_PRECOND_CALENDAR_COLLECTION_LOCATION_OK,
+                                    "Collections cannot be placed inside a "
+                                    "calendar collection", NULL);
+    }
+    if (!caldav_is_calendar_object(src)
+        && !caldav_content_type_ok(src->info->node->content_type)) {
+        return caldav_precond_error(r, HTTP_FORBIDDEN,
+                                    CALCORE_PRECOND_SUPPORTED_CALENDAR_DATA,
+                                    "Only text/calendar resources can be "
+                                    "placed in a calendar collection", NULL);
+    }
+    rv = calstore_read(src->info->st, src->info->node->id, &data, &len,
+                       r->pool);
+    if (rv != APR_SUCCESS) {
+        return caldav_store_error(r, rv, "Could not read the source");
+    }
+    *info = apr_palloc(r->pool, sizeof(**info));
+    if ((err = caldav_calendar_open(r, dst->info->st, parent, &cal)) != NULL
+        || (err = caldav_object_prepare(r, cal, data, len, *info,
+                                        NULL)) != NULL) {
+        return err;
+    }
+    if (dst->exists) {
+        return caldav_check_same_uid(r, dst, caldav_parent_uri(r->pool, dst),
+                                     (*info)->uid);
+    }
+    return NULL;
+}
+
 static dav_error *caldav_copy_resource(const dav_resource *src,
                                        dav_resource *dst, int depth,
                                        dav_response **response)
 {
     calstore_node_t *node = NULL;
+    calstore_calinfo_t *info;
+    const char *conflict = NULL;
     apr_status_t rv;
+    dav_error *err;
 
     *response = NULL;
     if (!caldav_same_store(src, dst)) {
@@ -582,9 +729,18 @@ static dav_error *caldav_copy_resource(const dav_resource *src,
                              "Copying between different stores is not "
                              "supported");
     }
-    rv = calstore_copy(src->info->st, src->info->path, dst->info->path,
-                       depth == DAV_INFINITY ? -1 : 0,
-                       dst->info->replace_pending, &node, dst->pool);
+    if ((err = caldav_copymove_prepare(src, dst, &info)) != NULL) {
+        return err;
+    }
+    rv = calstore_copy_ex(src->info->st, src->info->path, dst->info->path,
+                          depth == DAV_INFINITY ? -1 : 0,
+                          dst->info->replace_pending, info, &conflict,
+                          &node, dst->pool);
+    if (rv == CALSTORE_EUIDCONFLICT) {
+        return caldav_uid_conflict_error(dst->info->r,
+                                         caldav_parent_uri(dst->pool, dst),
+                                         conflict);
+    }
     return caldav_copymove_done(dst, rv, node, "Could not copy");
 }
 
@@ -592,7 +748,10 @@ static dav_error *caldav_move_resource(dav_resource *src, dav_resource *dst,
                                        dav_response **response)
 {
     calstore_node_t *node = NULL;
+    calstore_calinfo_t *info;
+    const char *conflict = NULL;
     apr_status_t rv;
+    dav_error *err;
 
     *response = NULL;
     if (!caldav_same_store(src, dst)) {
@@ -600,8 +759,17 @@ static dav_error *caldav_move_resource(dav_resource *src, dav_resource *dst,
                              "Moving between different stores is not "
                              "supported");
     }
-    rv = calstore_move(src->info->st, src->info->path, dst->info->path,
-                       dst->info->replace_pending, &node, dst->pool);
+    if ((err = caldav_copymove_prepare(src, dst, &info)) != NULL) {
+        return err;
+    }
+    rv = calstore_move_ex(src->info->st, src->info->path, dst->info->path,
+                          dst->info->replace_pending, info, &conflict,
+                          &node, dst->pool);
+    if (rv == CALSTORE_EUIDCONFLICT) {
+        return caldav_uid_conflict_error(dst->info->r,
+                                         caldav_parent_uri(dst->pool, dst),
+                                         conflict);
+    }
     if (rv == APR_SUCCESS) {
         src->exists = 0;
         src->info->node = NULL;
@@ -623,6 +791,26 @@ static dav_error *caldav_walk_collection(caldav_walk_ctx *ctx,
                                          const dav_resource *coll,
                                          int depth);
 
+dav_resource *caldav_member_resource(const dav_resource *coll,
+                                     const calstore_node_t *node,
+                                     apr_pool_t *pool)
+{
+    int is_coll = node->kind == CALSTORE_KIND_COLLECTION;
+    calstore_node_t *copy = apr_pmemdup(pool, node, sizeof(*node));
+    const char *path;
+
+    copy->name = apr_pstrdup(pool, node->name);
+    copy->content_type = node->content_type
+        ? apr_pstrdup(pool, node->content_type) : NULL;
+    path = *coll->info->path
+        ? apr_pstrcat(pool, coll->info->path, "/", node->name, NULL)
+        : copy->name;
+    return caldav_make_resource(coll->info->r, pool, coll->info->st,
+                                coll->info->root_uri, path, copy,
+                                caldav_child_uri(pool, coll->uri, node->name,
+                                                 is_coll));
+}
+
 static apr_status_t caldav_walk_member(void *baton,
                                        const calstore_node_t *node,
                                        apr_pool_t *scratch)
@@ -630,21 +818,10 @@ static apr_status_t caldav_walk_member(void *baton,
     caldav_walk_ctx *ctx = baton;
     const dav_resource *parent = ctx->parent;
     int coll = node->kind == CALSTORE_KIND_COLLECTION;
-    calstore_node_t *copy = apr_pmemdup(scratch, node, sizeof(*node));
-    const char *path;
     dav_resource *res;
     dav_error *err;
 
-    copy->name = apr_pstrdup(scratch, node->name);
-    copy->content_type = node->content_type
-        ? apr_pstrdup(scratch, node->content_type) : NULL;
-    path = *parent->info->path
-        ? apr_pstrcat(scratch, parent->info->path, "/", node->name, NULL)
-        : copy->name;
-    res = caldav_make_resource(parent->info->r, scratch, parent->info->st,
-                               parent->info->root_uri, path, copy,
-                               caldav_child_uri(scratch, parent->uri,
-                                                node->name, coll));
+    res = caldav_member_resource(parent, node, scratch);
     ctx->wres.resource = res;
     err = ctx->params->func(&ctx->wres, coll ? DAV_CALLTYPE_COLLECTION
                                              : DAV_CALLTYPE_MEMBER);

@@ -34,6 +34,7 @@
 #define CALDAV_MODULE_RECORD_FILE
 #include "mod_caldav.h"
 #include "calcore_log.h"
+#include "calcore.h"
 
 /* All store directories named by CalDAVStore, collected during config
  * parsing (reset in pre_config, so restarts start afresh). */
@@ -117,6 +118,14 @@ static void *caldav_merge_server_conf(apr_pool_t *p, void *base, void *add)
     conf->cache_bytes = a->cache_bytes ? a->cache_bytes : b->cache_bytes;
     conf->max_resource_size = a->max_resource_size ? a->max_resource_size
                                                    : b->max_resource_size;
+    conf->min_date_time = a->min_date_time ? a->min_date_time
+                                           : b->min_date_time;
+    conf->max_date_time = a->max_date_time ? a->max_date_time
+                                           : b->max_date_time;
+    conf->max_instances = a->max_instances ? a->max_instances
+                                           : b->max_instances;
+    conf->max_attendees = a->max_attendees ? a->max_attendees
+                                           : b->max_attendees;
     return conf;
 }
 
@@ -228,6 +237,47 @@ static const char *caldav_cmd_max_size(cmd_parms *cmd, void *dconf,
     return caldav_cmd_size(cmd, arg, &conf->max_resource_size);
 }
 
+static const char *caldav_cmd_uint(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    caldav_server_conf *conf =
+        ap_get_module_config(cmd->server->module_config, &caldav_module);
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (*arg == '\0' || *end != '\0' || v <= 0 || v > 10000000) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": not a positive "
+                           "number: ", arg, NULL);
+    }
+    if (cmd->info == (void *)1) {
+        conf->max_instances = (unsigned)v;
+    }
+    else {
+        conf->max_attendees = (unsigned)v;
+    }
+    return NULL;
+}
+
+static const char *caldav_cmd_datetime(cmd_parms *cmd, void *dconf,
+                                       const char *arg)
+{
+    caldav_server_conf *conf =
+        ap_get_module_config(cmd->server->module_config, &caldav_module);
+    calcore_time_t t;
+
+    if (calcore_time_parse(arg, &t) != APR_SUCCESS || t == 0) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": not a UTC "
+                           "date-time like 19000101T000000Z: ", arg, NULL);
+    }
+    if (cmd->info == (void *)1) {
+        conf->min_date_time = t;
+    }
+    else {
+        conf->max_date_time = t;
+    }
+    return NULL;
+}
+
 static const command_rec caldav_cmds[] = {
     AP_INIT_TAKE1("CalDAVStore", caldav_cmd_store, NULL, ACCESS_CONF,
                   "directory of the Berkeley DB store serving this location "
@@ -238,6 +288,18 @@ static const command_rec caldav_cmds[] = {
                   "Berkeley DB cache size per store (default 64M)"),
     AP_INIT_TAKE1("CalDAVMaxResourceSize", caldav_cmd_max_size, NULL,
                   RSRC_CONF, "largest accepted PUT body (default 10M)"),
+    AP_INIT_TAKE1("CalDAVMaxInstances", caldav_cmd_uint, (void *)1,
+                  RSRC_CONF, "most instances of one recurring calendar "
+                  "object (default 10000)"),
+    AP_INIT_TAKE1("CalDAVMaxAttendeesPerInstance", caldav_cmd_uint,
+                  (void *)2, RSRC_CONF, "most attendees of one instance "
+                  "(default 500)"),
+    AP_INIT_TAKE1("CalDAVMinDateTime", caldav_cmd_datetime, (void *)1,
+                  RSRC_CONF, "earliest accepted date-time, UTC "
+                  "(default 19000101T000000Z)"),
+    AP_INIT_TAKE1("CalDAVMaxDateTime", caldav_cmd_datetime, (void *)2,
+                  RSRC_CONF, "latest accepted date-time, UTC "
+                  "(default 21001231T235959Z)"),
     { NULL }
 };
 
@@ -345,6 +407,22 @@ static int caldav_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     caldav_main_server = s;
     calcore_log_set(caldav_log_cb, s, caldav_log_max(s));
     caldav_store_options(s, &opts);
+    caldav_m_mkcalendar = ap_method_register(pconf, "MKCALENDAR");
+
+    /* libical's global state, once, before any thread exists; the
+     * children inherit it. */
+    if (caldav_store_dirs->nelts > 0) {
+        apr_status_t rv = calcore_init(pconf);
+
+        if (rv != APR_SUCCESS) {
+            char buf[256];
+
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "cannot initialise "
+                         "the iCalendar core: %s",
+                         calcore_strerror(rv, buf, sizeof(buf)));
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
 
     for (i = 0; i < caldav_store_dirs->nelts; i++) {
         const char *dir = APR_ARRAY_IDX(caldav_store_dirs, i, const char *);
@@ -558,6 +636,16 @@ static int caldav_map_to_storage(request_rec *r)
     return OK;
 }
 
+/* Does the request announce a body?  (Decided from the headers: the body
+ * may only be read by whoever handles the request.) */
+static int caldav_has_body(request_rec *r)
+{
+    const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+
+    return te != NULL || (cl != NULL && strcmp(cl, "0") != 0);
+}
+
 /* Methods mod_dav does not answer the way a CalDAV server must.  Runs
  * before mod_dav's handler; declines everything else. */
 static int caldav_handler(request_rec *r)
@@ -568,6 +656,12 @@ static int caldav_handler(request_rec *r)
 
     if (r->method_number == M_PROPPATCH) {
         return caldav_method_proppatch(r);
+    }
+    if (r->method_number == caldav_m_mkcalendar) {
+        return caldav_method_mkcalendar(r, 0);
+    }
+    if (r->method_number == M_MKCOL && caldav_has_body(r)) {
+        return caldav_method_mkcalendar(r, 1);      /* RFC 5689 */
     }
 
     /* PROPFIND Depth: infinity on a collection: RFC 4918 9.1 wants a
@@ -609,6 +703,7 @@ static void caldav_register_hooks(apr_pool_t *p)
 
     dav_register_provider(p, "caldav", &provider);
     caldav_liveprops_register(p);
+    caldav_report_register(p);
 
     ap_hook_pre_config(caldav_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(caldav_post_config, NULL, NULL, APR_HOOK_MIDDLE);

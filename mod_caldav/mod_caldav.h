@@ -32,9 +32,24 @@ typedef struct caldav_server_conf {
     int durability;                 /* calstore_durability_e; -1 = unset   */
     apr_size_t cache_bytes;         /* 0 = default                          */
     apr_off_t max_resource_size;    /* bytes; 0 = unset                    */
+    apr_int64_t min_date_time;      /* UTC seconds; 0 = unset              */
+    apr_int64_t max_date_time;      /* UTC seconds; 0 = unset              */
+    unsigned max_instances;         /* 0 = unset                           */
+    unsigned max_attendees;         /* 0 = unset                           */
 } caldav_server_conf;
 
 #define CALDAV_DEFAULT_MAX_RESOURCE_SIZE ((apr_off_t)10 * 1024 * 1024)
+#define CALDAV_DEFAULT_MIN_DATE      ((apr_int64_t)-2208988800LL) /* 1900 */
+#define CALDAV_DEFAULT_MAX_DATE      ((apr_int64_t)4133980799LL)  /* 2100 */
+#define CALDAV_DEFAULT_MAX_INSTANCES 10000u
+#define CALDAV_DEFAULT_MAX_ATTENDEES 500u
+
+#define CALDAV_NS    "urn:ietf:params:xml:ns:caldav"
+#define CALDAV_CS_NS "http://calendarserver.org/ns/"
+
+/* A calendar collection's node flags: CALSTORE_COLL_CALENDAR plus its
+ * supported-calendar-component-set (calcore_comp_e bits) shifted by this. */
+#define CALDAV_COMP_SHIFT 8
 
 /* What a dav_resource of ours carries. */
 struct dav_resource_private {
@@ -49,6 +64,9 @@ struct dav_resource_private {
     int replace_pending;            /* COPY/MOVE with Overwrite: the removal
                                        of this destination is done by the
                                        copy/move itself, in its transaction */
+    struct calcore_object_t *obj;   /* parsed calendar object (reports), or
+                                       NULL                                 */
+    const struct caldav_report_ctx *report; /* the REPORT being answered  */
 };
 
 /* ---- mod_caldav.c ---- */
@@ -72,6 +90,22 @@ extern const dav_hooks_repository caldav_hooks_repository;
 dav_error *caldav_store_error(request_rec *r, apr_status_t rv,
                               const char *what);
 
+/* Resolve store path 'path' (below the location 'root_uri') into a
+ * resource for request 'r' (exists or not).  Allocated from r->pool. */
+dav_error *caldav_resolve(request_rec *r, calstore_t *st,
+                          const char *root_uri, const char *path,
+                          dav_resource **result);
+
+/* A resource for member 'node' of collection 'coll', from 'pool' (which
+ * becomes the resource's pool). */
+dav_resource *caldav_member_resource(const dav_resource *coll,
+                                     const calstore_node_t *node,
+                                     apr_pool_t *pool);
+
+/* Is 'res' a calendar object resource (a member of a calendar collection
+ * stored with its calendar data)? */
+int caldav_is_calendar_object(const dav_resource *res);
+
 /* Does the request carry a condition (If-Match, If-None-Match, If:,
  * If-Unmodified-Since) whose outcome must be re-checked at commit? */
 int caldav_request_is_conditional(request_rec *r);
@@ -82,7 +116,81 @@ int caldav_request_is_conditional(request_rec *r);
 void caldav_format_iso8601(apr_time_t t, char *buf);
 void caldav_format_rfc1123(apr_time_t t, char *buf);
 
+/* ---- caldav_calendar.c ---- */
+
+#include "calcore.h"
+#include "calcore_object.h"
+
+/* What a request needs to know about one calendar collection. */
+typedef struct caldav_calendar_t {
+    const calstore_node_t *node;    /* the calendar collection            */
+    icaltimezone *floating;         /* its calendar-timezone, or NULL     */
+    calcore_limits_t limits;        /* limits for objects stored in it    */
+} caldav_calendar_t;
+
+/* A DAV:error response with the CalDAV precondition element of 'code'
+ * (C:valid-calendar-data for CALCORE_PRECOND_NONE), the reason as the
+ * human-readable text (logged at info), and 'childtags' (XML, may be NULL)
+ * inside the element. */
+dav_error *caldav_precond_error(request_rec *r, int status,
+                                calcore_precond_e code, const char *reason,
+                                const char *childtags);
+
+/* C:no-uid-conflict naming the existing member 'name' of the calendar at
+ * 'coll_uri' (ends in '/'). */
+dav_error *caldav_uid_conflict_error(request_rec *r, const char *coll_uri,
+                                     const char *name);
+
+/* The supported-calendar-component-set of a calendar collection node. */
+unsigned caldav_comp_mask(const calstore_node_t *coll);
+
+/* The server-wide limits (directives or defaults); components and floating
+ * zone left 0/NULL. */
+void caldav_server_limits(request_rec *r, calcore_limits_t *limits);
+apr_off_t caldav_max_resource_size(const caldav_server_conf *conf);
+
+/* Read what the request needs about calendar collection 'coll' (limits,
+ * the parsed calendar-timezone).  Allocated from r->pool. */
+dav_error *caldav_calendar_open(request_rec *r, calstore_t *st,
+                                const calstore_node_t *coll,
+                                caldav_calendar_t **cal);
+
+/* Is 'ctype' (a Content-Type header, may be NULL) text/calendar? */
+int caldav_content_type_ok(const char *ctype);
+
+/* Validate 'data' as a calendar object resource for 'cal' (RFC 4791
+ * preconditions: a tagged 403 on failure, nothing stored) and fill 'info'
+ * with what the store indexes (from r->pool).  *obj (if not NULL) gets the
+ * parsed object. */
+dav_error *caldav_object_prepare(request_rec *r, const caldav_calendar_t *cal,
+                                 const char *data, apr_size_t len,
+                                 calstore_calinfo_t *info,
+                                 calcore_object_t **obj);
+
+/* C:no-uid-conflict when 'target' is an existing calendar object whose
+ * UID is not 'uid' (an overwrite may not change the UID); else NULL. */
+dav_error *caldav_check_same_uid(request_rec *r, const dav_resource *target,
+                                 const char *coll_uri, const char *uid);
+
+/* The parent collection node of 'res' (NULL when it does not exist). */
+dav_error *caldav_lookup_parent(request_rec *r, const dav_resource *res,
+                                calstore_node_t **parent);
+
+/* Is 'node' a calendar collection? */
+int caldav_is_calendar(const calstore_node_t *node);
+
+/* The concatenated character data directly inside 'elem'. */
+const char *caldav_elem_cdata(apr_pool_t *p, const apr_xml_elem *elem);
+
 /* ---- caldav_props.c ---- */
+
+/* Serialise a property element from a request document into the stored
+ * form (a self-contained XML element).  Mutates 'elem' (quotes it in
+ * place): call once per element. */
+const char *caldav_prop_serialize(apr_pool_t *p, apr_xml_elem *elem,
+                                  const apr_array_header_t *namespaces,
+                                  apr_size_t *len);
+
 
 extern const dav_hooks_propdb caldav_hooks_propdb;
 
@@ -96,6 +204,22 @@ dav_error *caldav_propdb_commit(request_rec *r);
 
 /* PROPPATCH with the commit before the response (see the file). */
 int caldav_method_proppatch(request_rec *r);
+
+/* MKCALENDAR (RFC 4791 5.3.1) and MKCOL with a body (RFC 5689): the
+ * collection and all its properties in one transaction. */
+int caldav_method_mkcalendar(request_rec *r, int extended_mkcol);
+
+/* The method number of MKCALENDAR (registered in post_config). */
+extern int caldav_m_mkcalendar;
+
+/* ---- caldav_report.c ---- */
+
+void caldav_report_register(apr_pool_t *p);
+
+/* The C:calendar-data value (XML-quoted iCalendar) of 'resource' for the
+ * REPORT being answered, shaped by the C:calendar-data request element, or
+ * NULL when it is not defined there. */
+const char *caldav_report_calendar_data(const dav_resource *resource);
 
 /* ---- caldav_liveprops.c ---- */
 
