@@ -35,9 +35,9 @@ dav_error *caldav_precond_error(request_rec *r, int status,
     if (code == CALCORE_PRECOND_NONE) {
         name = "valid-calendar-data";
     }
+    /* mod_dav XML-quotes the description when it writes the body */
     err = dav_new_error_tag(r->pool, status, 0, 0,
-                            apr_xml_quote_string(r->pool,
-                                                 reason ? reason : name, 0),
+                            apr_pstrdup(r->pool, reason ? reason : name),
                             ns, name);
     if (childtags) {
         err->childtags = childtags;

@@ -102,7 +102,8 @@ static const char *caldav_calendar_value(const dav_resource *resource,
             return NULL;
         }
         calstore_etag(node, etag);
-        return apr_xml_quote_string(p, etag, 0);
+        /* apr_xml_quote_string() may return its argument: copy first */
+        return apr_xml_quote_string(p, apr_pstrdup(p, etag), 0);
     default:
         break;
     }
