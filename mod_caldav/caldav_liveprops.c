@@ -9,6 +9,8 @@
  */
 #include <apr_strings.h>
 
+#include <httpd.h>
+
 #include "mod_caldav.h"
 #include "calcore_tz.h"
 
@@ -38,7 +40,13 @@ enum {
     CALDAV_PROPID_max_attendees_per_instance,
     CALDAV_PROPID_supported_collation_set,
     CALDAV_PROPID_calendar_data,
-    CALDAV_PROPID_getctag
+    CALDAV_PROPID_getctag,
+    CALDAV_PROPID_current_user_principal,
+    CALDAV_PROPID_principal_collection_set,
+    CALDAV_PROPID_principal_URL,
+    CALDAV_PROPID_owner,
+    CALDAV_PROPID_calendar_home_set,
+    CALDAV_PROPID_calendar_user_address_set
 };
 
 static const dav_liveprop_spec caldav_props[] = {
@@ -66,8 +74,68 @@ static const dav_liveprop_spec caldav_props[] = {
       CALDAV_PROPID_supported_collation_set, 0 },
     { CALDAV_NS_CALDAV, "calendar-data", CALDAV_PROPID_calendar_data, 0 },
     { CALDAV_NS_CS, "getctag", CALDAV_PROPID_getctag, 0 },
+    { CALDAV_NS_DAV, "current-user-principal",
+      CALDAV_PROPID_current_user_principal, 0 },
+    { CALDAV_NS_DAV, "principal-collection-set",
+      CALDAV_PROPID_principal_collection_set, 0 },
+    { CALDAV_NS_DAV, "principal-URL", CALDAV_PROPID_principal_URL, 0 },
+    { CALDAV_NS_DAV, "owner", CALDAV_PROPID_owner, 0 },
+    { CALDAV_NS_CALDAV, "calendar-home-set",
+      CALDAV_PROPID_calendar_home_set, 0 },
+    { CALDAV_NS_CALDAV, "calendar-user-address-set",
+      CALDAV_PROPID_calendar_user_address_set, 0 },
     { 0 }
 };
+
+static const char *caldav_href(apr_pool_t *p, const char *uri)
+{
+    return apr_pstrcat(p, "<D:href>",
+                       apr_xml_quote_string(p, ap_escape_uri(p, uri), 0),
+                       "</D:href>", NULL);
+}
+
+/* Principal properties (RFC 3744, RFC 5397, RFC 4791 6), or NULL. */
+static const char *caldav_principal_value(const dav_resource *resource,
+                                          int propid, apr_pool_t *p)
+{
+    request_rec *r = resource->info->r->main ? resource->info->r->main
+                                             : resource->info->r;
+    const calstore_node_t *node = resource->info->node;
+    const char *root = resource->info->root_uri;
+    int is_principal = node->kind == CALSTORE_KIND_COLLECTION
+                       && (node->flags & CALDAV_NODE_PRINCIPAL);
+    const char *owner;
+    int area;
+
+    switch (propid) {
+    case CALDAV_PROPID_current_user_principal:
+        return r->user ? caldav_href(p, caldav_principal_href(r, root,
+                                                              r->user))
+                       : "<D:unauthenticated/>";
+    case CALDAV_PROPID_principal_collection_set:
+        return caldav_href(p, caldav_principals_href(r, root));
+    case CALDAV_PROPID_principal_URL:
+        return is_principal ? caldav_href(p, resource->uri) : NULL;
+    case CALDAV_PROPID_owner:
+        owner = caldav_owner_of(r, resource->info->path, &area);
+        return owner ? caldav_href(p, caldav_principal_href(r, root, owner))
+                     : NULL;
+    case CALDAV_PROPID_calendar_home_set:
+        return is_principal ? caldav_href(p, caldav_home_href(r, root,
+                                                              node->name))
+                            : NULL;
+    case CALDAV_PROPID_calendar_user_address_set:
+        return is_principal
+               ? apr_pstrcat(p, "<D:href>",
+                             apr_xml_quote_string(p, caldav_user_address(
+                                                      r, node->name), 0),
+                             "</D:href>", caldav_href(p, resource->uri),
+                             NULL)
+               : NULL;
+    default:
+        return NULL;
+    }
+}
 
 #define CALDAV_XMLNS_C " xmlns:C=\"" CALDAV_NS "\""
 
@@ -244,7 +312,9 @@ static dav_prop_insert caldav_insert_prop(const dav_resource *resource,
         value = buf;
         break;
     default:
-        if ((value = caldav_calendar_value(resource, propid, p)) == NULL) {
+        if ((value = caldav_calendar_value(resource, propid, p)) == NULL
+            && (value = caldav_principal_value(resource, propid, p))
+               == NULL) {
             return DAV_PROP_INSERT_NOTDEF;
         }
         break;
@@ -328,13 +398,21 @@ static int caldav_get_resource_type(const dav_resource *resource,
                                     const char **name, const char **uri)
 {
     *name = *uri = NULL;
-    if (resource->hooks != &caldav_hooks_repository || !resource->exists
-        || !caldav_is_calendar(resource->info->node)) {
+    if (resource->hooks != &caldav_hooks_repository || !resource->exists) {
         return -1;
     }
-    *name = "calendar";
-    *uri = CALDAV_NS;
-    return 0;
+    if (caldav_is_calendar(resource->info->node)) {
+        *name = "calendar";
+        *uri = CALDAV_NS;
+        return 0;
+    }
+    if (resource->collection
+        && (resource->info->node->flags & CALDAV_NODE_PRINCIPAL)) {
+        *name = "principal";
+        *uri = "DAV:";
+        return 0;
+    }
+    return -1;
 }
 
 static const dav_resource_type_provider caldav_resource_type = {

@@ -803,6 +803,10 @@ static dav_error *caldav_report_multiget(caldav_report_ctx *ctx)
             caldav_send_status(ctx, href, err->status, scratch);
             continue;
         }
+        if (caldav_check_access(r, path, href, 0) != NULL) {
+            caldav_send_status(ctx, href, HTTP_FORBIDDEN, scratch);
+            continue;
+        }
         if (!res->exists) {
             caldav_send_status(ctx, href, HTTP_NOT_FOUND, scratch);
             continue;

@@ -495,6 +495,8 @@ typedef struct caldav_index_ctx {
     apr_bucket_brigade *bb;
     ap_filter_t *out;
     const char *uri;
+    const char *path;
+    request_rec *r;
 } caldav_index_ctx;
 
 static apr_status_t caldav_index_member(void *baton,
@@ -507,6 +509,12 @@ static apr_status_t caldav_index_member(void *baton,
                                      apr_pstrcat(scratch, ctx->uri,
                                                  node->name,
                                                  coll ? "/" : "", NULL));
+    const char *path = *ctx->path
+        ? apr_pstrcat(scratch, ctx->path, "/", node->name, NULL) : node->name;
+
+    if (caldav_check_access(ctx->r, path, href, 0) != NULL) {
+        return APR_SUCCESS;
+    }
 
     return ap_fprintf(ctx->out, ctx->bb,
                       "<li><a href=\"%s\">%s%s</a></li>\n",
@@ -526,6 +534,8 @@ static dav_error *caldav_deliver_index(const dav_resource *resource,
     ctx.bb = apr_brigade_create(r->pool, output->c->bucket_alloc);
     ctx.out = output;
     ctx.uri = resource->uri;
+    ctx.path = resource->info->path;
+    ctx.r = r;
     ap_fprintf(output, ctx.bb,
                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
                "<title>%s</title></head>\n<body><h1>%s</h1>\n<ul>\n",
@@ -822,6 +832,10 @@ static apr_status_t caldav_walk_member(void *baton,
     dav_error *err;
 
     res = caldav_member_resource(parent, node, scratch);
+    if ((ctx->params->walk_type & DAV_WALKTYPE_AUTH)
+        && caldav_check_access(res->info->r, res->info->path, res->uri, 0)) {
+        return APR_SUCCESS;     /* not this user's: not even listed */
+    }
     ctx->wres.resource = res;
     err = ctx->params->func(&ctx->wres, coll ? DAV_CALLTYPE_COLLECTION
                                              : DAV_CALLTYPE_MEMBER);

@@ -46,6 +46,9 @@ static apr_hash_t *caldav_stores;
 
 static server_rec *caldav_main_server;
 
+/* the first <Location> with CalDAVStore: target of /.well-known/caldav */
+static const char *caldav_first_location;
+
 /* ---- logging bridge ------------------------------------------------- */
 
 static void caldav_log_cb(void *baton, calcore_log_level_e level,
@@ -89,7 +92,10 @@ static calcore_log_level_e caldav_log_max(server_rec *s)
 
 static void *caldav_create_dir_conf(apr_pool_t *p, char *dir)
 {
-    return apr_pcalloc(p, sizeof(caldav_dir_conf));
+    caldav_dir_conf *conf = apr_pcalloc(p, sizeof(caldav_dir_conf));
+
+    conf->autoprovision = -1;
+    return conf;
 }
 
 static void *caldav_merge_dir_conf(apr_pool_t *p, void *base, void *add)
@@ -98,6 +104,18 @@ static void *caldav_merge_dir_conf(apr_pool_t *p, void *base, void *add)
     caldav_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
 
     conf->store_dir = a->store_dir ? a->store_dir : b->store_dir;
+    conf->location = a->store_dir ? a->location : b->location;
+    conf->principal_path = a->principal_path ? a->principal_path
+                                             : b->principal_path;
+    conf->home_path = a->home_path ? a->home_path : b->home_path;
+    conf->autoprovision = a->autoprovision >= 0 ? a->autoprovision
+                                                : b->autoprovision;
+    conf->default_calendar = a->default_calendar ? a->default_calendar
+                                                 : b->default_calendar;
+    conf->default_comps = a->default_calendar ? a->default_comps
+                                              : b->default_comps;
+    conf->address_template = a->address_template ? a->address_template
+                                                 : b->address_template;
     return conf;
 }
 
@@ -150,6 +168,11 @@ static const char *caldav_cmd_store(cmd_parms *cmd, void *dconf,
         dir = apr_pstrndup(cmd->pool, dir, strlen(dir) - 1);
     }
     conf->store_dir = dir;
+    conf->location = cmd->path;
+    if (cmd->path && caldav_first_location == NULL) {
+        caldav_first_location = cmd->path;
+        caldav_set_well_known_target(cmd->path);
+    }
 
     for (i = 0; i < caldav_store_dirs->nelts; i++) {
         if (strcmp(APR_ARRAY_IDX(caldav_store_dirs, i, const char *),
@@ -278,7 +301,89 @@ static const char *caldav_cmd_datetime(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* a path segment below the location: no '/', not empty, not . or .. */
+static const char *caldav_cmd_segment(cmd_parms *cmd, void *dconf,
+                                      const char *arg)
+{
+    caldav_dir_conf *conf = dconf;
+
+    if (*arg == '\0' || strchr(arg, '/') || strcmp(arg, ".") == 0
+        || strcmp(arg, "..") == 0) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": not a single "
+                           "path segment: ", arg, NULL);
+    }
+    if (cmd->info == (void *)1) {
+        conf->principal_path = arg;
+    }
+    else {
+        conf->home_path = arg;
+    }
+    return NULL;
+}
+
+static const char *caldav_cmd_autoprovision(cmd_parms *cmd, void *dconf,
+                                            int flag)
+{
+    ((caldav_dir_conf *)dconf)->autoprovision = flag;
+    return NULL;
+}
+
+static const char *caldav_cmd_default_calendar(cmd_parms *cmd, void *dconf,
+                                               int argc, char *const argv[])
+{
+    caldav_dir_conf *conf = dconf;
+    int i;
+
+    if (argc < 1) {
+        return "CalDAVDefaultCalendar needs a name (or Off)";
+    }
+    if (strcasecmp(argv[0], "off") == 0) {
+        conf->default_calendar = "";
+        return argc == 1 ? NULL : "CalDAVDefaultCalendar Off takes nothing "
+                                  "else";
+    }
+    if (strchr(argv[0], '/') || strcmp(argv[0], ".") == 0
+        || strcmp(argv[0], "..") == 0) {
+        return "CalDAVDefaultCalendar: the name must be one path segment";
+    }
+    conf->default_calendar = argv[0];
+    conf->default_comps = 0;
+    for (i = 1; i < argc; i++) {
+        calcore_comp_e kind = calcore_comp_from_name(argv[i]);
+
+        if (kind == CALCORE_COMP_NONE) {
+            return apr_pstrcat(cmd->pool, "CalDAVDefaultCalendar: unknown "
+                               "component ", argv[i], NULL);
+        }
+        conf->default_comps |= (unsigned)kind;
+    }
+    return NULL;
+}
+
+static const char *caldav_cmd_address(cmd_parms *cmd, void *dconf,
+                                      const char *arg)
+{
+    ((caldav_dir_conf *)dconf)->address_template = arg;
+    return NULL;
+}
+
 static const command_rec caldav_cmds[] = {
+    AP_INIT_TAKE1("CalDAVPrincipalPath", caldav_cmd_segment, (void *)1,
+                  ACCESS_CONF, "where principals live below the location "
+                  "(default principals)"),
+    AP_INIT_TAKE1("CalDAVHomePath", caldav_cmd_segment, (void *)2,
+                  ACCESS_CONF, "where calendar homes live below the "
+                  "location (default calendars)"),
+    AP_INIT_FLAG("CalDAVAutoProvision", caldav_cmd_autoprovision, NULL,
+                 ACCESS_CONF, "create a user's principal, home and default "
+                 "calendar on their first request (default On)"),
+    AP_INIT_TAKE_ARGV("CalDAVDefaultCalendar", caldav_cmd_default_calendar,
+                      NULL, ACCESS_CONF, "name and components of the "
+                      "calendar created for new users, or Off (default: "
+                      "calendar VEVENT VTODO)"),
+    AP_INIT_TAKE1("CalDAVUserAddress", caldav_cmd_address, NULL,
+                  ACCESS_CONF, "calendar user address template: %{user}, "
+                  "%{server}, %{env:VAR} (default mailto:%{user}@%{server})"),
     AP_INIT_TAKE1("CalDAVStore", caldav_cmd_store, NULL, ACCESS_CONF,
                   "directory of the Berkeley DB store serving this location "
                   "(must not be reachable through any URL)"),
@@ -323,6 +428,8 @@ static int caldav_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     caldav_store_dirs = apr_array_make(pconf, 4, sizeof(const char *));
     caldav_stores = NULL;
+    caldav_first_location = NULL;
+    caldav_set_well_known_target(NULL);
     return OK;
 }
 
@@ -557,6 +664,7 @@ static void caldav_child_init(apr_pool_t *pchild, server_rec *s)
     calcore_log_set(caldav_log_cb, s, caldav_log_max(s));
     caldav_store_options(s, &opts);
     opts.create = 0;       /* the parent created it, as the right user */
+    caldav_principal_child_init(pchild);
     caldav_stores = apr_hash_make(pchild);
 
     for (i = 0; i < caldav_store_dirs->nelts; i++) {
@@ -619,6 +727,11 @@ static int caldav_is_ours(request_rec *r)
  * LAST, so mod_alias and friends still get their chance first. */
 static int caldav_translate_name(request_rec *r)
 {
+    int rv;
+
+    if ((rv = caldav_well_known(r)) != DECLINED) {
+        return rv;
+    }
     if (!caldav_is_ours(r)) {
         return DECLINED;
     }
@@ -650,8 +763,21 @@ static int caldav_has_body(request_rec *r)
  * before mod_dav's handler; declines everything else. */
 static int caldav_handler(request_rec *r)
 {
+    int rv;
+
     if (!caldav_is_ours(r)) {
         return DECLINED;
+    }
+    if (r->user) {
+        const caldav_dir_conf *conf = caldav_dir_config(r);
+        calstore_t *st = caldav_store_for(conf->store_dir);
+
+        if (st) {
+            caldav_provision(r, st);
+        }
+    }
+    if ((rv = caldav_authorize_request(r)) != DECLINED) {
+        return rv;
     }
 
     if (r->method_number == M_PROPPATCH) {

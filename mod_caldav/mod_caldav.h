@@ -25,7 +25,23 @@ extern module AP_MODULE_DECLARE_DATA caldav_module;
 /* Per-directory (per <Location>) configuration. */
 typedef struct caldav_dir_conf {
     const char *store_dir;          /* CalDAVStore; NULL = not set         */
+    const char *location;           /* the <Location> CalDAVStore is in    */
+    const char *principal_path;     /* CalDAVPrincipalPath; NULL = default */
+    const char *home_path;          /* CalDAVHomePath; NULL = default      */
+    int autoprovision;              /* CalDAVAutoProvision; -1 = unset     */
+    const char *default_calendar;   /* CalDAVDefaultCalendar name, "" = none,
+                                       NULL = default                       */
+    unsigned default_comps;         /* its components; 0 = default          */
+    const char *address_template;   /* CalDAVUserAddress; NULL = default   */
 } caldav_dir_conf;
+
+#define CALDAV_DEFAULT_PRINCIPAL_PATH "principals"
+#define CALDAV_DEFAULT_HOME_PATH      "calendars"
+#define CALDAV_DEFAULT_CALENDAR       "calendar"
+#define CALDAV_DEFAULT_ADDRESS        "mailto:%{user}@%{server}"
+
+/* node flags (caller bits of calstore): a principal collection */
+#define CALDAV_NODE_PRINCIPAL 0x00010000u
 
 /* Per-server configuration (only the main server's is used). */
 typedef struct caldav_server_conf {
@@ -181,6 +197,46 @@ int caldav_is_calendar(const calstore_node_t *node);
 
 /* The concatenated character data directly inside 'elem'. */
 const char *caldav_elem_cdata(apr_pool_t *p, const apr_xml_elem *elem);
+
+/* ---- caldav_principal.c ---- */
+
+/* The effective directory configuration of 'r' (never NULL). */
+const caldav_dir_conf *caldav_dir_config(const request_rec *r);
+
+/* Make sure the authenticated user of 'r' has a principal, a calendar home
+ * and (unless configured off) a default calendar.  Cached per process;
+ * failures are logged and the request goes on. */
+void caldav_provision(request_rec *r, calstore_t *st);
+
+/* The owner of store path 'path' (the user whose home or principal it lies
+ * in) or NULL; *principal_area says the path is in the principals tree. */
+const char *caldav_owner_of(const request_rec *r, const char *path,
+                            int *principal_area);
+
+/* May the user of 'r' read (write = 0) or modify (write = 1) store path
+ * 'path'?  NULL if so, else a 403 DAV:need-privileges error for 'href'. */
+dav_error *caldav_check_access(request_rec *r, const char *path,
+                               const char *href, int write);
+
+/* Hrefs (from r->pool) of a principal, of a calendar home, of the
+ * principal collection; the calendar user address of 'user'. */
+const char *caldav_principal_href(request_rec *r, const char *root_uri,
+                                  const char *user);
+const char *caldav_home_href(request_rec *r, const char *root_uri,
+                             const char *user);
+const char *caldav_principals_href(request_rec *r, const char *root_uri);
+const char *caldav_user_address(request_rec *r, const char *user);
+
+/* The request-level access check of mod_caldav's handler: target and, for
+ * COPY/MOVE, the Destination.  DECLINED when allowed, else a status. */
+int caldav_authorize_request(request_rec *r);
+
+/* Per-child set-up of the provisioning cache. */
+void caldav_principal_child_init(apr_pool_t *pchild);
+
+/* /.well-known/caldav (RFC 6764): redirect to the first caldav location. */
+int caldav_well_known(request_rec *r);
+void caldav_set_well_known_target(const char *location);
 
 /* ---- caldav_props.c ---- */
 
