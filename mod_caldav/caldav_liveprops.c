@@ -46,7 +46,8 @@ enum {
     CALDAV_PROPID_principal_URL,
     CALDAV_PROPID_owner,
     CALDAV_PROPID_calendar_home_set,
-    CALDAV_PROPID_calendar_user_address_set
+    CALDAV_PROPID_calendar_user_address_set,
+    CALDAV_PROPID_current_user_privilege_set
 };
 
 static const dav_liveprop_spec caldav_props[] = {
@@ -84,8 +85,44 @@ static const dav_liveprop_spec caldav_props[] = {
       CALDAV_PROPID_calendar_home_set, 0 },
     { CALDAV_NS_CALDAV, "calendar-user-address-set",
       CALDAV_PROPID_calendar_user_address_set, 0 },
+    { CALDAV_NS_DAV, "current-user-privilege-set",
+      CALDAV_PROPID_current_user_privilege_set, 0 },
     { 0 }
 };
+
+/* RFC 3744 5.4 under the default policy (see caldav_principal.c). */
+static const char *caldav_privilege_set(const dav_resource *resource,
+                                        apr_pool_t *p)
+{
+    request_rec *r = resource->info->r->main ? resource->info->r->main
+                                             : resource->info->r;
+    static const char *const all =
+        "<D:privilege><D:read/></D:privilege>"
+        "<D:privilege><D:read-current-user-privilege-set/></D:privilege>"
+        "<D:privilege><D:write/></D:privilege>"
+        "<D:privilege><D:write-properties/></D:privilege>"
+        "<D:privilege><D:write-content/></D:privilege>"
+        "<D:privilege><D:bind/></D:privilege>"
+        "<D:privilege><D:unbind/></D:privilege>"
+        "<D:privilege><C:read-free-busy xmlns:C=\"" CALDAV_NS "\"/>"
+        "</D:privilege>";
+    static const char *const read =
+        "<D:privilege><D:read/></D:privilege>"
+        "<D:privilege><D:read-current-user-privilege-set/></D:privilege>"
+        "<D:privilege><C:read-free-busy xmlns:C=\"" CALDAV_NS "\"/>"
+        "</D:privilege>";
+
+    (void)p;
+    if (caldav_check_access(r, resource->info->path, resource->uri, 1)
+        == NULL) {
+        return all;
+    }
+    if (caldav_check_access(r, resource->info->path, resource->uri, 0)
+        == NULL) {
+        return read;
+    }
+    return "";
+}
 
 static const char *caldav_href(apr_pool_t *p, const char *uri)
 {
@@ -124,6 +161,8 @@ static const char *caldav_principal_value(const dav_resource *resource,
         return is_principal ? caldav_href(p, caldav_home_href(r, root,
                                                               node->name))
                             : NULL;
+    case CALDAV_PROPID_current_user_privilege_set:
+        return caldav_privilege_set(resource, p);
     case CALDAV_PROPID_calendar_user_address_set:
         return is_principal
                ? apr_pstrcat(p, "<D:href>",

@@ -193,3 +193,22 @@ def test_python_caldav_discovers_the_default_calendar(server):
     assert urlsplit(str(principal.url)).path == "/dav/principals/alice/"
     urls = [urlsplit(str(c.url)).path for c in principal.calendars()]
     assert "/dav/calendars/alice/calendar/" in urls
+
+
+def privileges(client, rel):
+    body = ('<D:propfind xmlns:D="DAV:"><D:prop><D:current-user-privilege-set/>'
+            "</D:prop></D:propfind>")
+    props = ok_props(propfind(client, rel, body))
+    (only,) = props.values()
+    return {p[0].tag.split("}")[1] for p in only[D + "current-user-privilege-set"]}
+
+
+def test_current_user_privilege_set(dav, bob):
+    propfind(dav, "")
+    propfind(bob, "")
+    full = {"read", "read-current-user-privilege-set", "write", "write-properties",
+            "write-content", "bind", "unbind", "read-free-busy"}
+    assert privileges(dav, "calendars/alice/calendar/") == full
+    assert privileges(dav, "principals/alice/") == full
+    assert privileges(bob, "principals/alice/") == {
+        "read", "read-current-user-privilege-set", "read-free-busy"}
