@@ -351,15 +351,6 @@ static apr_status_t put_byid(calstore_t *st, DB_TXN *txn, calstore_id_t id,
                                                  0), "writing byid");
 }
 
-/* Bump the revision and modified time of collection 'dir' and store it. */
-static apr_status_t bump(calstore_t *st, DB_TXN *txn, node_ref_t *dir,
-                         apr_time_t now, apr_pool_t *pool)
-{
-    dir->rec.revision++;
-    dir->rec.modified = now;
-    return put_node(st, txn, dir, pool);
-}
-
 static apr_status_t check_cond(const calstore_cond_t *cond,
                                const node_ref_t *ref)
 {
@@ -479,10 +470,12 @@ static apr_status_t del_key(calstore_t *st, DB *db, DB_TXN *txn,
     return calstore__db_status(st, ret, what);
 }
 
-/* Fetch byid(id) into *parent / *name.  APR_SUCCESS, CALSTORE_ENOENT. */
-static apr_status_t get_byid(calstore_t *st, DB_TXN *txn, calstore_id_t id,
-                             calstore_id_t *parent, const char **name,
-                             apr_size_t *nlen, apr_pool_t *pool)
+/* Fetch byid(id) into *parent / *name, with DB->get flags 'flags'.
+ * APR_SUCCESS, CALSTORE_ENOENT. */
+static apr_status_t get_byid_f(calstore_t *st, DB_TXN *txn, calstore_id_t id,
+                               u_int32_t flags, calstore_id_t *parent,
+                               const char **name, apr_size_t *nlen,
+                               apr_pool_t *pool)
 {
     unsigned char k[8];
     DBT key, val;
@@ -493,7 +486,7 @@ static apr_status_t get_byid(calstore_t *st, DB_TXN *txn, calstore_id_t id,
     calstore_put_be64(k, id);
     dbt_in(&key, k, 8);
     dbt_malloc(&val);
-    ret = st->byid->get(st->byid, txn, &key, &val, 0);
+    ret = st->byid->get(st->byid, txn, &key, &val, flags);
     if (ret == DB_NOTFOUND) {
         return CALSTORE_ENOENT;
     }
@@ -509,6 +502,13 @@ static apr_status_t get_byid(calstore_t *st, DB_TXN *txn, calstore_id_t id,
     *name = data + 8;
     *nlen = size - 8;
     return APR_SUCCESS;
+}
+
+static apr_status_t get_byid(calstore_t *st, DB_TXN *txn, calstore_id_t id,
+                             calstore_id_t *parent, const char **name,
+                             apr_size_t *nlen, apr_pool_t *pool)
+{
+    return get_byid_f(st, txn, id, 0, parent, name, nlen, pool);
 }
 
 /* ---- calendar object records and their index entries -------------------- */
@@ -1007,6 +1007,124 @@ static apr_status_t uid_check(calstore_t *st, DB_TXN *txn, calstore_id_t coll,
     return CALSTORE_EUIDCONFLICT;
 }
 
+/* ---- the change log ------------------------------------------------------ */
+
+static void change_key(unsigned char *k, calstore_id_t coll,
+                       apr_uint64_t seq)
+{
+    calstore_put_be64(k, coll);
+    calstore_put_be64(k + 8, seq);
+}
+
+/* Read an 8-byte value (a chindex entry or a watermark).  APR_SUCCESS,
+ * CALSTORE_ENOENT, CALSTORE_ECORRUPT or an error. */
+static apr_status_t get_u64(calstore_t *st, DB *db, DB_TXN *txn,
+                            const void *k, apr_size_t ksize, u_int32_t flags,
+                            apr_uint64_t *out, calstore_id_t coll)
+{
+    unsigned char buf[8];
+    DBT key, val;
+    int ret;
+
+    dbt_in(&key, k, ksize);
+    memset(&val, 0, sizeof(val));
+    val.data = buf;
+    val.ulen = sizeof(buf);
+    val.flags = DB_DBT_USERMEM;
+    ret = db->get(db, txn, &key, &val, flags);
+    if (ret == DB_NOTFOUND) {
+        return CALSTORE_ENOENT;
+    }
+    if (ret == DB_BUFFER_SMALL || (ret == 0 && val.size != 8)) {
+        return corrupt("change index entry of collection", coll);
+    }
+    if (ret != 0) {
+        return calstore__db_status(st, ret, "reading the change index");
+    }
+    *out = calstore_get_be64(buf);
+    return APR_SUCCESS;
+}
+
+/* The watermark of collection 'coll' (0 if it was never pruned). */
+static apr_status_t get_watermark(calstore_t *st, DB_TXN *txn,
+                                  calstore_id_t coll, u_int32_t flags,
+                                  apr_uint64_t *w)
+{
+    unsigned char k[8];
+    apr_status_t rv;
+
+    calstore_put_be64(k, coll);
+    rv = get_u64(st, st->chindex, txn, k, 8, flags, w, coll);
+    if (rv == CALSTORE_ENOENT) {
+        *w = 0;
+        rv = APR_SUCCESS;
+    }
+    return rv;
+}
+
+/* Log that member 'name' of collection 'dir' was added or changed ('A') or
+ * removed ('R'): bump dir's revision and modified time (in memory only:
+ * the caller writes dir's record), delete the name's previous entry and
+ * append the new one under seq = the new revision. */
+static apr_status_t log_change(calstore_t *st, DB_TXN *txn, node_ref_t *dir,
+                               int op, const char *name, apr_size_t nlen,
+                               apr_time_t now, apr_pool_t *pool)
+{
+    unsigned char ck[CALSTORE_CHANGE_KEY], v8[8], *ik, *v;
+    apr_size_t iksize;
+    apr_uint64_t old;
+    apr_status_t rv;
+
+    dir->rec.revision++;
+    dir->rec.modified = now;
+    ik = node_key(dir->rec.id, name, nlen, &iksize, pool);  /* same shape */
+    rv = get_u64(st, st->chindex, txn, ik, iksize, DB_RMW, &old,
+                 dir->rec.id);
+    if (rv == APR_SUCCESS) {
+        change_key(ck, dir->rec.id, old);
+        rv = del_key(st, st->changes, txn, ck, CALSTORE_CHANGE_KEY,
+                     "deleting a change");
+    }
+    else if (rv == CALSTORE_ENOENT) {
+        rv = APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    change_key(ck, dir->rec.id, dir->rec.revision);
+    v = apr_palloc(pool, CALSTORE_CHANGE_FIXED + nlen);
+    v[0] = (unsigned char)op;
+    calstore_put_be64(v + 1, (apr_uint64_t)now);
+    memcpy(v + CALSTORE_CHANGE_FIXED, name, nlen);
+    calstore_put_be64(v8, dir->rec.revision);
+    if ((rv = put_kv(st, st->changes, txn, ck, CALSTORE_CHANGE_KEY, v,
+                     CALSTORE_CHANGE_FIXED + nlen, "logging a change"))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    return put_kv(st, st->chindex, txn, ik, iksize, v8, 8,
+                  "indexing a change");
+}
+
+/* Log one change of member 'name' of collection 'dir' and write dir's
+ * record (its revision and modified time). */
+static apr_status_t bump(calstore_t *st, DB_TXN *txn, node_ref_t *dir,
+                         int op, const char *name, apr_size_t nlen,
+                         apr_time_t now, apr_pool_t *pool)
+{
+    apr_status_t rv = log_change(st, txn, dir, op, name, nlen, now, pool);
+
+    return rv == APR_SUCCESS ? put_node(st, txn, dir, pool) : rv;
+}
+
+/* Drop the whole log, change index and watermark of collection 'coll'. */
+static apr_status_t drop_log(calstore_t *st, DB_TXN *txn, calstore_id_t coll)
+{
+    apr_status_t rv = del_prefix(st, st->changes, txn, coll);
+
+    return rv == APR_SUCCESS ? del_prefix(st, st->chindex, txn, coll) : rv;
+}
+
 /* Remove what is keyed by node id 'id': byid entry, body, calendar object
  * record, properties. */
 static apr_status_t purge_id(calstore_t *st, DB_TXN *txn, calstore_id_t id)
@@ -1029,8 +1147,9 @@ static apr_status_t purge_id(calstore_t *st, DB_TXN *txn, calstore_id_t id)
 /* Delete node 'top' and, for a collection, its whole subtree.  Iterative
  * (an explicit stack of collection ids), members in batches.  Calendar
  * data goes too: a calendar object's record and index entries, every index
- * entry of a calendar collection (by its id prefix).  Does not touch the
- * parent's record. */
+ * entry of a calendar collection (by its id prefix); so does the change
+ * log of every collection deleted.  Does not touch the parent's record
+ * (nor log the removal there). */
 static apr_status_t delete_tree(calstore_t *st, DB_TXN *txn,
                                 const node_ref_t *top, apr_pool_t *pool)
 {
@@ -1057,6 +1176,7 @@ static apr_status_t delete_tree(calstore_t *st, DB_TXN *txn,
         return purge_id(st, txn, top->rec.id);
     }
     if ((rv = purge_id(st, txn, top->rec.id)) != APR_SUCCESS
+        || (rv = drop_log(st, txn, top->rec.id)) != APR_SUCCESS
         || ((top->rec.flags & CALSTORE_COLL_CALENDAR)
             && (rv = cal_drop_collection(st, txn, top->rec.id))
                != APR_SUCCESS)) {
@@ -1082,7 +1202,9 @@ static apr_status_t delete_tree(calstore_t *st, DB_TXN *txn,
                 if (rv == APR_SUCCESS
                     && m->rec.kind == CALSTORE_KIND_COLLECTION) {
                     APR_ARRAY_PUSH(stack, calstore_id_t) = m->rec.id;
-                    if (m->rec.flags & CALSTORE_COLL_CALENDAR) {
+                    rv = drop_log(st, txn, m->rec.id);
+                    if (rv == APR_SUCCESS
+                        && (m->rec.flags & CALSTORE_COLL_CALENDAR)) {
                         rv = cal_drop_collection(st, txn, m->rec.id);
                     }
                 }
@@ -1217,7 +1339,7 @@ static apr_status_t copy_members(calstore_t *st, DB_TXN *txn,
     apr_pool_t *iterpool;
     char after[CALSTORE_NAME_MAX + 1];
     apr_size_t after_len = 0;
-    apr_uint64_t maxdur;
+    apr_uint64_t maxdur, revision;
     int have_after, is_cal, i;
     id_pair_t pair, *pp;
     node_ref_t *m, copy;
@@ -1233,6 +1355,7 @@ static apr_status_t copy_members(calstore_t *st, DB_TXN *txn,
         pair = *(id_pair_t *)apr_array_pop(stack);
         is_cal = (pair.to->rec.flags & CALSTORE_COLL_CALENDAR) != 0;
         maxdur = pair.to->rec.maxdur;
+        revision = pair.to->rec.revision;
         have_after = 0;
         do {
             apr_pool_clear(iterpool);
@@ -1244,6 +1367,11 @@ static apr_status_t copy_members(calstore_t *st, DB_TXN *txn,
                 rv = copy_node(st, txn, m, pair.to->rec.id, m->name, m->nlen,
                                m->rec.flags, m->rec.maxdur, now, &copy,
                                iterpool);
+                if (rv == APR_SUCCESS) {
+                    /* Every member of the copy is in its log. */
+                    rv = log_change(st, txn, pair.to, CALSTORE_CHANGE_ADD,
+                                    m->name, m->nlen, now, iterpool);
+                }
                 if (rv == APR_SUCCESS && is_cal
                     && m->rec.kind == CALSTORE_KIND_RESOURCE) {
                     rv = get_calobj(st, txn, m->rec.id, 0, &co, iterpool);
@@ -1275,7 +1403,8 @@ static apr_status_t copy_members(calstore_t *st, DB_TXN *txn,
                 have_after = 1;
             }
         } while (rv == APR_SUCCESS && members->nelts == CALSTORE_BATCH);
-        if (rv == APR_SUCCESS && pair.to->rec.maxdur != maxdur) {
+        if (rv == APR_SUCCESS && (pair.to->rec.maxdur != maxdur
+                                  || pair.to->rec.revision != revision)) {
             rv = put_node(st, txn, pair.to, iterpool);
         }
     }
@@ -1657,7 +1786,8 @@ static apr_status_t put_txn(calstore_t *st, DB_TXN *txn, void *baton,
                            b->co, scratch)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = bump(st, txn, &dir, now, scratch)) != APR_SUCCESS) {
+    if ((rv = bump(st, txn, &dir, CALSTORE_CHANGE_ADD, node.name, node.nlen,
+                   now, scratch)) != APR_SUCCESS) {
         return rv;
     }
     b->created = !exists;
@@ -1799,7 +1929,8 @@ static apr_status_t mkcol_txn(calstore_t *st, DB_TXN *txn, void *baton,
             return rv;
         }
     }
-    if ((rv = bump(st, txn, &dir, now, scratch)) != APR_SUCCESS) {
+    if ((rv = bump(st, txn, &dir, CALSTORE_CHANGE_ADD, node.name, node.nlen,
+                   now, scratch)) != APR_SUCCESS) {
         return rv;
     }
     b->result = make_node(&node, b->pool);
@@ -1883,7 +2014,8 @@ static apr_status_t delete_txn(calstore_t *st, DB_TXN *txn, void *baton,
         || (rv = delete_tree(st, txn, &node, scratch)) != APR_SUCCESS) {
         return rv;
     }
-    return bump(st, txn, &dir, apr_time_now(), scratch);
+    return bump(st, txn, &dir, CALSTORE_CHANGE_REMOVE, node.name, node.nlen,
+                apr_time_now(), scratch);
 }
 
 apr_status_t calstore_delete(calstore_t *st, const char *path,
@@ -2062,7 +2194,8 @@ static apr_status_t copy_txn(calstore_t *st, DB_TXN *txn, void *baton,
             return rv;
         }
     }
-    if ((rv = bump(st, txn, &ddir, now, scratch)) != APR_SUCCESS) {
+    if ((rv = bump(st, txn, &ddir, CALSTORE_CHANGE_ADD, copy.name, copy.nlen,
+                   now, scratch)) != APR_SUCCESS) {
         return rv;
     }
     b->result = make_node(&copy, b->pool);
@@ -2076,6 +2209,8 @@ static apr_status_t move_txn(calstore_t *st, DB_TXN *txn, void *baton,
     int dn = b->dst.n, same = 0;
     node_ref_t sdir, src, ddir;
     const calobj_t *co = NULL;
+    const char *old_name;
+    apr_size_t old_nlen;
     calobj_t old;
     apr_size_t ksize;
     unsigned char *k;
@@ -2120,8 +2255,10 @@ static apr_status_t move_txn(calstore_t *st, DB_TXN *txn, void *baton,
         }
         src.rec.flags = co ? (co->comp & CALSTORE_RES_COMP_MASK) : 0;
     }
-    /* Re-key the node only: its members, body and properties are keyed
-     * by its id, which does not change. */
+    /* Re-key the node only: its members, body, properties and change log
+     * are keyed by its id, which does not change. */
+    old_name = src.name;
+    old_nlen = src.nlen;
     k = node_key(src.parent, src.name, src.nlen, &ksize, scratch);
     if ((rv = del_key(st, st->nodes, txn, k, ksize, "deleting a node"))
         != APR_SUCCESS) {
@@ -2141,10 +2278,14 @@ static apr_status_t move_txn(calstore_t *st, DB_TXN *txn, void *baton,
                            co, scratch)) != APR_SUCCESS) {
         return rv;
     }
-    if (!same && (rv = bump(st, txn, &sdir, now, scratch)) != APR_SUCCESS) {
-        return rv;
-    }
-    if ((rv = bump(st, txn, &ddir, now, scratch)) != APR_SUCCESS) {
+    /* A rename within one collection logs both names in it (sdir is
+     * then only a stale copy of ddir's record). */
+    if ((rv = log_change(st, txn, same ? &ddir : &sdir,
+                         CALSTORE_CHANGE_REMOVE, old_name, old_nlen, now,
+                         scratch)) != APR_SUCCESS
+        || (!same && (rv = put_node(st, txn, &sdir, scratch)) != APR_SUCCESS)
+        || (rv = bump(st, txn, &ddir, CALSTORE_CHANGE_ADD, src.name,
+                      src.nlen, now, scratch)) != APR_SUCCESS) {
         return rv;
     }
     b->result = make_node(&src, b->pool);
@@ -3009,30 +3150,79 @@ apr_status_t calstore_prop_list(calstore_t *st, calstore_id_t id,
     return rv;
 }
 
+/* Write-lock node 'id' and its parent collection (in that order, like
+ * every writer: parent first), and read them into *dir / *node.  The root
+ * has no parent: *has_dir 0, and only its byid entry is read.  The node is
+ * found through byid read without keeping a lock (a byid page lock held
+ * while waiting for the parent would deadlock with writers creating nodes
+ * on that page); a node that moved in between is looked up again. */
+static apr_status_t lock_with_parent(calstore_t *st, DB_TXN *txn,
+                                     calstore_id_t id, node_ref_t *dir,
+                                     node_ref_t *node, int *has_dir,
+                                     apr_pool_t *pool)
+{
+    calstore_id_t parent, grand;
+    const char *name, *pname;
+    apr_size_t nlen, pnlen;
+    apr_status_t rv;
+    int attempt;
+
+    *has_dir = 0;
+    for (attempt = 0; attempt < 4; attempt++) {
+        if (id == CALSTORE_ROOT_ID) {
+            /* Cannot be deleted or moved: the byid read is enough. */
+            return get_byid(st, txn, id, &parent, &name, &nlen, pool);
+        }
+        if ((rv = get_byid_f(st, txn, id, DB_READ_COMMITTED, &parent, &name,
+                             &nlen, pool)) != APR_SUCCESS
+            || (rv = get_byid_f(st, txn, parent, DB_READ_COMMITTED, &grand,
+                                &pname, &pnlen, pool)) != APR_SUCCESS) {
+            if (rv == CALSTORE_ENOENT && attempt > 0) {
+                continue;   /* the parent went while we looked */
+            }
+            return rv;
+        }
+        rv = get_member(st, txn, grand, pname, pnlen, DB_RMW, dir, pool);
+        if (rv == CALSTORE_ENOENT
+            || (rv == APR_SUCCESS && dir->rec.id != parent)) {
+            continue;       /* the parent moved or went meanwhile */
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        rv = get_member(st, txn, parent, name, nlen, DB_RMW, node, pool);
+        if (rv == CALSTORE_ENOENT
+            || (rv == APR_SUCCESS && node->rec.id != id)) {
+            continue;       /* moved away or deleted meanwhile */
+        }
+        if (rv == APR_SUCCESS) {
+            *has_dir = 1;
+        }
+        return rv;
+    }
+    /* Still moving under us: a retry (with back-off) decides. */
+    return CALSTORE__RETRY;
+}
+
 static apr_status_t prop_patch_txn(calstore_t *st, DB_TXN *txn, void *baton,
                                    apr_pool_t *scratch)
 {
     prop_baton_t *b = baton;
     const calstore_prop_t *p;
-    unsigned char k8[8], *k;
+    unsigned char *k;
     apr_size_t ksize;
     DBT key, val;
-    apr_status_t rv = APR_SUCCESS;
-    int i, ret;
+    node_ref_t dir, node;
+    apr_status_t rv;
+    int i, has_dir;
 
-    /* The node must exist; the read lock on its byid entry keeps a
-     * concurrent DELETE from leaving our properties behind. */
-    calstore_put_be64(k8, b->id);
-    dbt_in(&key, k8, 8);
-    dbt_malloc(&val);
-    ret = st->byid->get(st->byid, txn, &key, &val, 0);
-    if (ret == DB_NOTFOUND) {
-        return CALSTORE_ENOENT;
+    /* The node must exist; the write locks on it and on its parent keep a
+     * concurrent DELETE from leaving our properties behind, and order the
+     * change in the parent's log. */
+    if ((rv = lock_with_parent(st, txn, b->id, &dir, &node, &has_dir,
+                               scratch)) != APR_SUCCESS) {
+        return rv;
     }
-    if (ret != 0) {
-        return calstore__db_status(st, ret, "reading byid");
-    }
-    free(val.data);
     for (i = 0; rv == APR_SUCCESS && i < b->patch->nelts; i++) {
         p = &APR_ARRAY_IDX(b->patch, i, calstore_prop_t);
         k = prop_key(b->id, p->ns, p->name, &ksize, scratch);
@@ -3047,6 +3237,11 @@ static apr_status_t prop_patch_txn(calstore_t *st, DB_TXN *txn, void *baton,
                                                         &val, 0),
                                      "writing a property");
         }
+    }
+    /* A change of the member for its parent (RFC 6578 3.2). */
+    if (rv == APR_SUCCESS && has_dir && b->patch->nelts > 0) {
+        rv = bump(st, txn, &dir, CALSTORE_CHANGE_ADD, node.name, node.nlen,
+                  apr_time_now(), scratch);
     }
     return rv;
 }
@@ -3073,6 +3268,727 @@ apr_status_t calstore_prop_patch(calstore_t *st, calstore_id_t id,
     b.patch = patch;
     b.pool = pool;
     return calstore__run(st, 1, prop_patch_txn, &b, pool);
+}
+
+/* ---- sync: reading and pruning the change log ---------------------------- */
+
+/* Decode a change record.  0 or -1. */
+static int change_decode(const DBT *key, const DBT *val, calstore_id_t *coll,
+                         apr_uint64_t *seq, int *op, apr_time_t *when,
+                         const char **name, apr_size_t *nlen)
+{
+    const unsigned char *v = val->data;
+    apr_size_t n;
+
+    if (key->size != CALSTORE_CHANGE_KEY
+        || val->size <= CALSTORE_CHANGE_FIXED
+        || val->size > CALSTORE_CHANGE_FIXED + CALSTORE_NAME_MAX
+        || (v[0] != CALSTORE_CHANGE_ADD && v[0] != CALSTORE_CHANGE_REMOVE)) {
+        return -1;
+    }
+    n = val->size - CALSTORE_CHANGE_FIXED;
+    if (memchr(v + CALSTORE_CHANGE_FIXED, '/', n)
+        || memchr(v + CALSTORE_CHANGE_FIXED, '\0', n)) {
+        return -1;
+    }
+    *coll = calstore_get_be64(key->data);
+    *seq = calstore_get_be64((const unsigned char *)key->data + 8);
+    *op = v[0];
+    *when = (apr_time_t)calstore_get_be64(v + 1);
+    *name = (const char *)v + CALSTORE_CHANGE_FIXED;
+    *nlen = n;
+    return 0;
+}
+
+/* One change collected inside a transaction, called back after it. */
+typedef struct chg_t {
+    const char *name;
+    int removed;
+    apr_uint64_t seq;
+    node_ref_t ref;             /* additions                                */
+} chg_t;
+
+typedef struct changes_baton_t {
+    calstore_id_t coll;
+    apr_uint64_t since;
+    unsigned limit;
+    int by_name;                /* since 0, no limit: the nodes table       */
+    int first;
+    apr_uint64_t now;           /* the collection's revision at the start  */
+    apr_uint64_t watermark;     /* as read by the first transaction        */
+    unsigned reported;          /* changes called back so far              */
+    /* committed position: the last seq read (log), the last name (nodes) */
+    apr_uint64_t pos;
+    char after[CALSTORE_NAME_MAX + 1];
+    apr_size_t after_len;
+    int have_after;
+    /* what this transaction found */
+    apr_uint64_t next_pos;
+    int done;
+    int truncated;
+    apr_array_header_t *batch;  /* chg_t                                    */
+    apr_pool_t *batchpool;
+} changes_baton_t;
+
+/* The first transaction: the collection, its revision and watermark, and
+ * the token's validity. */
+static apr_status_t changes_start(calstore_t *st, DB_TXN *txn,
+                                  changes_baton_t *b, apr_pool_t *scratch)
+{
+    node_ref_t coll;
+    apr_status_t rv;
+    unsigned char start[CALSTORE_CHANGE_KEY];
+    apr_uint64_t seq, n = 0;
+    pcur_t pc;
+    int ret, t_ret;
+
+    if ((rv = get_by_id(st, txn, b->coll, &coll, scratch)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (coll.rec.kind != CALSTORE_KIND_COLLECTION) {
+        return CALSTORE_ENOTCOLL;
+    }
+    if ((rv = get_watermark(st, txn, b->coll, 0, &b->watermark))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    b->now = coll.rec.revision;
+    if (b->since > b->now || (b->since != 0 && b->since < b->watermark)) {
+        return CALSTORE_ETOKEN;
+    }
+    if (b->since != 0 || b->limit == 0 || b->watermark == 0) {
+        return APR_SUCCESS;
+    }
+    /* A full listing cut by a limit must end at or above the watermark:
+     * a token below it would be refused.  Every entry at or below the
+     * watermark is an addition (the removals there were pruned). */
+    change_key(start, b->coll, 1);
+    ret = pcur_first(&pc, st->changes, txn, start, sizeof(start), 0);
+    while (ret == 0) {
+        if (pc.key.size != CALSTORE_CHANGE_KEY) {
+            ret = 0;
+            rv = corrupt("change-log key of collection", b->coll);
+            break;
+        }
+        seq = calstore_get_be64((unsigned char *)pc.key.data + 8);
+        if (seq > b->watermark) {
+            break;
+        }
+        if (++n > b->limit) {
+            rv = CALSTORE_ELIMIT;
+            break;
+        }
+        ret = pcur_next(&pc, 0);
+    }
+    t_ret = pcur_close(&pc);
+    if (ret == DB_NOTFOUND) {
+        ret = 0;
+    }
+    if (ret == 0) {
+        ret = t_ret;
+    }
+    if (rv == APR_SUCCESS && ret != 0) {
+        rv = calstore__db_status(st, ret, "reading the change log");
+    }
+    return rv;
+}
+
+/* A full listing: the next batch of members, with their last change. */
+static apr_status_t changes_by_name(calstore_t *st, DB_TXN *txn,
+                                    changes_baton_t *b, apr_pool_t *scratch)
+{
+    apr_array_header_t *members;
+    node_ref_t *m;
+    unsigned char *ik;
+    apr_size_t iksize;
+    apr_uint64_t seq;
+    apr_status_t rv;
+    chg_t *c;
+    int i;
+
+    if ((rv = read_members(st, txn, b->coll,
+                           b->have_after ? b->after : NULL, b->after_len,
+                           CALSTORE_BATCH, 0, &members, b->batchpool))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < members->nelts; i++) {
+        m = &APR_ARRAY_IDX(members, i, node_ref_t);
+        ik = node_key(b->coll, m->name, m->nlen, &iksize, scratch);
+        rv = get_u64(st, st->chindex, txn, ik, iksize, 0, &seq, b->coll);
+        if (rv == CALSTORE_ENOENT) {
+            seq = 0;
+        }
+        else if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        c = apr_array_push(b->batch);
+        c->name = m->name;
+        c->removed = 0;
+        c->seq = seq;
+        c->ref = *m;
+    }
+    b->done = members->nelts < CALSTORE_BATCH;
+    return APR_SUCCESS;
+}
+
+/* The next batch of the log after b->pos, up to b->now. */
+static apr_status_t changes_from_log(calstore_t *st, DB_TXN *txn,
+                                     changes_baton_t *b, apr_pool_t *scratch)
+{
+    unsigned char start[CALSTORE_CHANGE_KEY];
+    unsigned room = CALSTORE_BATCH;
+    apr_status_t rv = APR_SUCCESS;
+    calstore_id_t coll;
+    apr_uint64_t seq, w;
+    apr_time_t when;
+    const char *name;
+    apr_size_t nlen;
+    node_ref_t ref;
+    pcur_t pc;
+    chg_t *c;
+    int op, ret, t_ret, full = 0;
+
+    if (b->limit && b->limit - b->reported < room) {
+        room = b->limit - b->reported;
+    }
+    b->next_pos = b->pos;
+    b->done = 1;
+    change_key(start, b->coll, b->pos + 1);
+    ret = pcur_first(&pc, st->changes, txn, start, sizeof(start), 0);
+    while (ret == 0) {
+        if (change_decode(&pc.key, &pc.val, &coll, &seq, &op, &when, &name,
+                          &nlen) != 0) {
+            rv = corrupt("change-log entry of collection", b->coll);
+            break;
+        }
+        if (seq > b->now) {
+            break;              /* changes after the start: next time */
+        }
+        if (full) {
+            /* Only looking whether more would follow. */
+            if (op == CALSTORE_CHANGE_ADD || b->since != 0) {
+                b->truncated = 1;
+                break;
+            }
+        }
+        else if (op == CALSTORE_CHANGE_REMOVE) {
+            if (b->since != 0) {
+                c = apr_array_push(b->batch);
+                c->name = apr_pstrmemdup(b->batchpool, name, nlen);
+                c->removed = 1;
+                c->seq = seq;
+            }
+        }
+        else {
+            rv = get_member(st, txn, b->coll, name, nlen, 0, &ref,
+                            b->batchpool);
+            if (rv == APR_SUCCESS) {
+                c = apr_array_push(b->batch);
+                c->name = ref.name;
+                c->removed = 0;
+                c->seq = seq;
+                c->ref = ref;
+            }
+            else if (rv == CALSTORE_ENOENT) {
+                /* Removed since: its removal has a higher seq. */
+                rv = APR_SUCCESS;
+            }
+            else {
+                break;
+            }
+        }
+        if (!full) {
+            b->next_pos = seq;
+            if ((unsigned)b->batch->nelts >= room) {
+                if (b->limit && b->reported + room == b->limit) {
+                    full = 1;   /* the limit: is there more? */
+                }
+                else {
+                    b->done = 0;    /* just the end of a batch */
+                    break;
+                }
+            }
+        }
+        ret = pcur_next(&pc, 0);
+    }
+    t_ret = pcur_close(&pc);
+    if (ret == DB_NOTFOUND) {
+        ret = 0;
+    }
+    if (ret == 0) {
+        ret = t_ret;
+    }
+    if (rv == APR_SUCCESS && ret != 0) {
+        rv = calstore__db_status(st, ret, "reading the change log");
+    }
+    if (rv != APR_SUCCESS || b->since == 0) {
+        return rv;
+    }
+    /* Read after the entries: a prune that dropped a removal we were about
+     * to read committed before we looked, so it shows here.  It can only
+     * have dropped removals at or below the new watermark. */
+    if ((rv = get_watermark(st, txn, b->coll, 0, &w)) != APR_SUCCESS) {
+        return rv;
+    }
+    return w > b->pos ? CALSTORE_ETOKEN : APR_SUCCESS;
+}
+
+static apr_status_t changes_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                apr_pool_t *scratch)
+{
+    changes_baton_t *b = baton;
+    apr_status_t rv;
+
+    apr_pool_clear(b->batchpool);
+    b->batch = apr_array_make(b->batchpool, 16, sizeof(chg_t));
+    b->truncated = 0;
+    if (b->first && (rv = changes_start(st, txn, b, scratch))
+                    != APR_SUCCESS) {
+        return rv;
+    }
+    if (b->by_name) {
+        return changes_by_name(st, txn, b, scratch);
+    }
+    return changes_from_log(st, txn, b, scratch);
+}
+
+apr_status_t calstore_changes(calstore_t *st, calstore_id_t coll,
+                              apr_uint64_t since, unsigned limit,
+                              calstore_change_cb *cb, void *baton,
+                              apr_uint64_t *now, int *truncated,
+                              apr_pool_t *pool)
+{
+    changes_baton_t b;
+    calstore_change_t ch;
+    apr_pool_t *cpool, *scratch;
+    apr_uint64_t last = 0;
+    apr_status_t rv;
+    chg_t *c;
+    int i;
+
+    if (now) {
+        *now = 0;
+    }
+    if (truncated) {
+        *truncated = 0;
+    }
+    if (coll == 0 || cb == NULL) {
+        return CALSTORE_EINVAL;
+    }
+    memset(&b, 0, sizeof(b));
+    b.coll = coll;
+    b.since = since;
+    b.limit = limit;
+    b.by_name = (since == 0 && limit == 0);
+    b.first = 1;
+    b.pos = since;
+    apr_pool_create(&cpool, pool);
+    apr_pool_create(&b.batchpool, cpool);
+    apr_pool_create(&scratch, cpool);
+    for (;;) {
+        /* The transaction (cursor, locks) ends inside calstore__run,
+         * before any callback runs. */
+        rv = calstore__run(st, 0, changes_txn, &b, cpool);
+        if (rv != APR_SUCCESS) {
+            break;
+        }
+        b.first = 0;
+        for (i = 0; rv == APR_SUCCESS && i < b.batch->nelts; i++) {
+            c = &APR_ARRAY_IDX(b.batch, i, chg_t);
+            apr_pool_clear(scratch);
+            ch.name = c->name;
+            ch.removed = c->removed;
+            ch.seq = c->seq;
+            ch.node = c->removed ? NULL : make_node(&c->ref, scratch);
+            rv = cb(baton, &ch, scratch);
+            last = c->seq;
+            b.reported++;
+        }
+        if (rv != APR_SUCCESS || b.done) {
+            break;
+        }
+        if (b.by_name) {
+            c = &APR_ARRAY_IDX(b.batch, b.batch->nelts - 1, chg_t);
+            memcpy(b.after, c->ref.name, c->ref.nlen);
+            b.after_len = c->ref.nlen;
+            b.have_after = 1;
+        }
+        else {
+            b.pos = b.next_pos;
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        if (b.truncated) {
+            /* A full listing holds every addition at or below the
+             * watermark (changes_start made sure), so it may continue from
+             * there. */
+            if (since == 0 && last < b.watermark) {
+                last = b.watermark;
+            }
+            if (now) {
+                *now = last;
+            }
+            if (truncated) {
+                *truncated = 1;
+            }
+        }
+        else if (now) {
+            *now = b.now;
+        }
+    }
+    apr_pool_destroy(cpool);
+    return rv;
+}
+
+/* Pruning: find the newest removal to drop, then drop it and every older
+ * one, moving the watermark along. */
+
+#define CALSTORE_PRUNE_BATCH  1024
+
+typedef struct prune_baton_t {
+    calstore_id_t coll;
+    apr_time_t cutoff;          /* removals logged before this go (0: none) */
+    unsigned max_entries;
+    apr_uint64_t floor;         /* the watermark when we began             */
+    /* phase 1, backwards */
+    apr_uint64_t pos;           /* committed: next entry below this        */
+    apr_uint64_t next_pos;
+    unsigned seen;              /* removals counted (committed)            */
+    unsigned next_seen;
+    apr_uint64_t target;        /* the newest removal to drop (0: none)    */
+    int done;
+    /* phase 2, forwards */
+    int gone;                   /* the collection went meanwhile           */
+} prune_baton_t;
+
+/* Phase 1: walk back from b->pos over at most CALSTORE_PRUNE_BATCH
+ * entries, stopping at the first removal to drop or at the watermark. */
+static apr_status_t prune_find_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                   apr_pool_t *scratch)
+{
+    prune_baton_t *b = baton;
+    unsigned char start[CALSTORE_CHANGE_KEY];
+    apr_status_t rv = APR_SUCCESS;
+    calstore_id_t coll;
+    apr_uint64_t seq;
+    apr_time_t when;
+    const char *name;
+    apr_size_t nlen;
+    DBC *c = NULL;
+    DBT key, val;
+    int op, ret, t_ret, n = 0;
+
+    b->next_pos = b->pos;
+    b->next_seen = b->seen;
+    b->target = 0;
+    b->done = 1;
+    if ((ret = st->changes->cursor(st->changes, txn, &c, 0)) != 0) {
+        return calstore__db_status(st, ret, "pruning cursor");
+    }
+    memset(&key, 0, sizeof(key));
+    memset(&val, 0, sizeof(val));
+    key.flags = val.flags = DB_DBT_REALLOC;
+    if ((key.data = malloc(CALSTORE_CHANGE_KEY)) == NULL) {
+        c->close(c);
+        return APR_ENOMEM;
+    }
+    /* The first entry at or after (coll, pos), then step back. */
+    change_key(start, b->coll, b->pos);
+    memcpy(key.data, start, sizeof(start));
+    key.size = sizeof(start);
+    ret = c->get(c, &key, &val, DB_SET_RANGE);
+    if (ret == 0 || ret == DB_NOTFOUND) {
+        ret = c->get(c, &key, &val, ret == DB_NOTFOUND ? DB_LAST : DB_PREV);
+    }
+    while (ret == 0) {
+        if (key.size < 8 || calstore_get_be64(key.data) != b->coll) {
+            break;
+        }
+        if (change_decode(&key, &val, &coll, &seq, &op, &when, &name,
+                          &nlen) != 0) {
+            rv = corrupt("change-log entry of collection", b->coll);
+            break;
+        }
+        if (seq <= b->floor) {
+            break;              /* only additions below the watermark */
+        }
+        if (op == CALSTORE_CHANGE_REMOVE) {
+            b->next_seen++;
+            if ((b->max_entries && b->next_seen > b->max_entries)
+                || (b->cutoff && when < b->cutoff)) {
+                b->target = seq;
+                break;
+            }
+        }
+        b->next_pos = seq;
+        if (++n >= CALSTORE_PRUNE_BATCH) {
+            b->done = 0;
+            break;
+        }
+        ret = c->get(c, &key, &val, DB_PREV);
+    }
+    t_ret = c->close(c);
+    free(key.data);
+    free(val.data);
+    if (ret == DB_NOTFOUND) {
+        ret = 0;
+    }
+    if (ret == 0) {
+        ret = t_ret;
+    }
+    if (rv == APR_SUCCESS && ret != 0) {
+        rv = calstore__db_status(st, ret, "pruning");
+    }
+    return rv;
+}
+
+/* Phase 2: drop the removals from b->pos up to b->target, at most
+ * CALSTORE_PRUNE_BATCH entries per transaction, and raise the watermark to
+ * the newest one dropped, in the same transaction. */
+static apr_status_t prune_drop_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                   apr_pool_t *scratch)
+{
+    prune_baton_t *b = baton;
+    unsigned char start[CALSTORE_CHANGE_KEY], wk[8], v8[8], *ik;
+    apr_status_t rv;
+    calstore_id_t coll;
+    apr_uint64_t seq, at, w, top = 0;
+    apr_size_t iksize;
+    apr_time_t when;
+    const char *name;
+    apr_size_t nlen;
+    pcur_t pc;
+    int op, ret, t_ret, n = 0;
+
+    b->next_pos = b->pos;
+    b->done = 1;
+    /* The collection must still exist (a read lock on it, kept until the
+     * commit, holds off its deletion): no watermark for a deleted one. */
+    rv = check_collection(st, txn, b->coll, scratch);
+    if (rv == CALSTORE_ENOENT) {
+        b->gone = 1;
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    change_key(start, b->coll, b->pos);
+    ret = pcur_first(&pc, st->changes, txn, start, sizeof(start), DB_RMW);
+    while (ret == 0) {
+        if (change_decode(&pc.key, &pc.val, &coll, &seq, &op, &when, &name,
+                          &nlen) != 0) {
+            rv = corrupt("change-log entry of collection", b->coll);
+            break;
+        }
+        if (seq > b->target) {
+            break;
+        }
+        if (op == CALSTORE_CHANGE_REMOVE) {
+            ik = node_key(b->coll, name, nlen, &iksize, scratch);
+            rv = get_u64(st, st->chindex, txn, ik, iksize, DB_RMW, &at,
+                         b->coll);
+            if (rv == APR_SUCCESS && at == seq) {
+                rv = del_key(st, st->chindex, txn, ik, iksize,
+                             "pruning the change index");
+            }
+            else if (rv == APR_SUCCESS || rv == CALSTORE_ENOENT) {
+                rv = corrupt("change index not naming its removal",
+                             b->coll);
+            }
+            if (rv != APR_SUCCESS) {
+                break;
+            }
+            if ((ret = pc.c->del(pc.c, 0)) != 0) {
+                break;
+            }
+            top = seq;
+        }
+        b->next_pos = seq + 1;
+        if (++n >= CALSTORE_PRUNE_BATCH) {
+            b->done = 0;
+            break;
+        }
+        ret = pcur_next(&pc, DB_RMW);
+    }
+    t_ret = pcur_close(&pc);
+    if (ret == DB_NOTFOUND) {
+        ret = 0;
+    }
+    if (ret == 0) {
+        ret = t_ret;
+    }
+    if (rv == APR_SUCCESS && ret != 0) {
+        rv = calstore__db_status(st, ret, "pruning");
+    }
+    if (rv != APR_SUCCESS || top == 0) {
+        return rv;
+    }
+    if ((rv = get_watermark(st, txn, b->coll, DB_RMW, &w)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (top > w) {
+        calstore_put_be64(wk, b->coll);
+        calstore_put_be64(v8, top);
+        rv = put_kv(st, st->chindex, txn, wk, 8, v8, 8,
+                    "writing a watermark");
+    }
+    return rv;
+}
+
+static apr_status_t prune_start_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                    apr_pool_t *scratch)
+{
+    prune_baton_t *b = baton;
+
+    return get_watermark(st, txn, b->coll, 0, &b->floor);
+}
+
+static apr_status_t prune_one(calstore_t *st, calstore_id_t coll,
+                              apr_time_t cutoff, unsigned max_entries,
+                              apr_pool_t *pool)
+{
+    prune_baton_t b;
+    apr_status_t rv;
+
+    memset(&b, 0, sizeof(b));
+    b.coll = coll;
+    b.cutoff = cutoff;
+    b.max_entries = max_entries;
+    if ((rv = calstore__run(st, 0, prune_start_txn, &b, pool))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    b.pos = APR_UINT64_MAX;
+    do {
+        if ((rv = calstore__run(st, 0, prune_find_txn, &b, pool))
+            != APR_SUCCESS) {
+            return rv;
+        }
+        b.pos = b.next_pos;
+        b.seen = b.next_seen;
+    } while (!b.done && b.target == 0);
+    if (b.target == 0) {
+        return APR_SUCCESS;
+    }
+    b.pos = b.floor + 1;
+    do {
+        if ((rv = calstore__run(st, 1, prune_drop_txn, &b, pool))
+            != APR_SUCCESS) {
+            return rv;
+        }
+        b.pos = b.next_pos;
+    } while (!b.done && !b.gone);
+    return APR_SUCCESS;
+}
+
+/* The first collection id >= 'from' with a change log, or 0. */
+typedef struct prune_next_baton_t {
+    calstore_id_t from;
+    calstore_id_t found;
+} prune_next_baton_t;
+
+static apr_status_t prune_next_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                   apr_pool_t *scratch)
+{
+    prune_next_baton_t *b = baton;
+    unsigned char start[8];
+    DBT key, val;
+    DBC *c;
+    int ret, t_ret;
+
+    b->found = 0;
+    if ((ret = st->changes->cursor(st->changes, txn, &c, 0)) != 0) {
+        return calstore__db_status(st, ret, "pruning cursor");
+    }
+    calstore_put_be64(start, b->from);
+    memset(&key, 0, sizeof(key));
+    memset(&val, 0, sizeof(val));
+    key.flags = val.flags = DB_DBT_REALLOC;
+    if ((key.data = malloc(8)) == NULL) {
+        c->close(c);
+        return APR_ENOMEM;
+    }
+    memcpy(key.data, start, 8);
+    key.size = 8;
+    ret = c->get(c, &key, &val, DB_SET_RANGE);
+    if (ret == 0 && key.size >= 8) {
+        b->found = calstore_get_be64(key.data);
+    }
+    t_ret = c->close(c);
+    free(key.data);
+    free(val.data);
+    if (ret == DB_NOTFOUND) {
+        ret = 0;
+    }
+    if (ret == 0) {
+        ret = t_ret;
+    }
+    return calstore__db_status(st, ret, "pruning");
+}
+
+typedef struct prune_check_baton_t {
+    calstore_id_t coll;
+} prune_check_baton_t;
+
+static apr_status_t prune_check_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                    apr_pool_t *scratch)
+{
+    prune_check_baton_t *b = baton;
+
+    return check_collection(st, txn, b->coll, scratch);
+}
+
+apr_status_t calstore_changes_prune(calstore_t *st, calstore_id_t coll,
+                                    apr_interval_time_t max_age,
+                                    unsigned max_entries, apr_pool_t *pool)
+{
+    prune_check_baton_t cb;
+    prune_next_baton_t nb;
+    apr_time_t cutoff = 0;
+    apr_pool_t *iter;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (max_age < 0) {
+        return CALSTORE_EINVAL;
+    }
+    if (coll != 0) {
+        cb.coll = coll;
+        if ((rv = calstore__run(st, 0, prune_check_txn, &cb, pool))
+            != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (max_age == 0 && max_entries == 0) {
+        return APR_SUCCESS;
+    }
+    if (max_age > 0) {
+        cutoff = apr_time_now() - max_age;
+    }
+    apr_pool_create(&iter, pool);
+    if (coll != 0) {
+        rv = prune_one(st, coll, cutoff, max_entries, iter);
+    }
+    else {
+        nb.from = 1;
+        for (;;) {
+            apr_pool_clear(iter);
+            if ((rv = calstore__run(st, 0, prune_next_txn, &nb, iter))
+                != APR_SUCCESS || nb.found == 0) {
+                break;
+            }
+            if ((rv = prune_one(st, nb.found, cutoff, max_entries, iter))
+                != APR_SUCCESS) {
+                break;
+            }
+            if (nb.found == APR_UINT64_MAX) {
+                break;
+            }
+            nb.from = nb.found + 1;
+        }
+    }
+    apr_pool_destroy(iter);
+    return rv;
 }
 
 /* ---- test hooks and consistency check ----------------------------------- */
@@ -3158,6 +4074,79 @@ apr_status_t calstore__test_cal_counts(calstore_t *st, apr_size_t counts[4])
     return rv;
 }
 
+typedef struct log_counts_baton_t {
+    calstore_id_t coll;
+    apr_size_t *counts;
+    apr_uint64_t watermark;
+} log_counts_baton_t;
+
+static apr_status_t log_counts_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                  apr_pool_t *scratch)
+{
+    log_counts_baton_t *b = baton;
+    DB *db;
+    DBC *c;
+    DBT key, val;
+    int i, ret, t_ret;
+
+    b->counts[0] = b->counts[1] = b->counts[2] = 0;
+    b->watermark = 0;
+    for (i = 0; i < 2; i++) {
+        db = i ? st->chindex : st->changes;
+        if ((ret = db->cursor(db, txn, &c, 0)) != 0) {
+            return calstore__db_status(st, ret, "counting");
+        }
+        memset(&key, 0, sizeof(key));
+        memset(&val, 0, sizeof(val));
+        key.flags = val.flags = DB_DBT_REALLOC;
+        while ((ret = c->get(c, &key, &val, DB_NEXT)) == 0) {
+            if (key.size < 8 || val.size < 1
+                || (b->coll && calstore_get_be64(key.data) != b->coll)) {
+                continue;
+            }
+            if (i == 0) {
+                b->counts[((unsigned char *)val.data)[0]
+                          == CALSTORE_CHANGE_ADD ? 0 : 1]++;
+            }
+            else if (key.size > 8) {
+                b->counts[2]++;
+            }
+            else if (b->coll && val.size == 8) {
+                b->watermark = calstore_get_be64(val.data);
+            }
+        }
+        t_ret = c->close(c);
+        free(key.data);
+        free(val.data);
+        if (ret == DB_NOTFOUND) {
+            ret = t_ret;
+        }
+        if (ret != 0) {
+            return calstore__db_status(st, ret, "counting");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t calstore__test_log_counts(calstore_t *st, calstore_id_t coll,
+                                       apr_size_t counts[3],
+                                       apr_uint64_t *watermark)
+{
+    log_counts_baton_t b;
+    apr_pool_t *pool;
+    apr_status_t rv;
+
+    b.coll = coll;
+    b.counts = counts;
+    apr_pool_create(&pool, st->pool);
+    rv = calstore__run(st, 0, log_counts_txn, &b, pool);
+    apr_pool_destroy(pool);
+    if (watermark) {
+        *watermark = rv == APR_SUCCESS ? b.watermark : 0;
+    }
+    return rv;
+}
+
 typedef struct check_state_t {
     int bad;                    /* problems found                           */
     int roots;                  /* root records seen                        */
@@ -3168,6 +4157,8 @@ typedef struct check_state_t {
     apr_size_t uids;            /* entries seen in uid, tr, tredge         */
     apr_size_t trs;
     apr_size_t edges;
+    apr_size_t members;         /* nodes other than the root               */
+    apr_size_t adds;            /* 'A' entries in the change log           */
 } check_state_t;
 
 static void check_fail(check_state_t *cs, const char *what, calstore_id_t id)
@@ -3215,6 +4206,52 @@ static apr_status_t check_scan(calstore_t *st, DB *db, DB_TXN *txn,
         ret = t_ret;
     }
     return calstore__db_status(st, ret, "check");
+}
+
+/* A member's last change: the change index names an 'A' entry of its
+ * parent's log for it, at or below the parent's revision. */
+static apr_status_t check_member_log(calstore_t *st, DB_TXN *txn,
+                                     const node_ref_t *dir, const char *name,
+                                     apr_size_t nlen, calstore_id_t id,
+                                     check_state_t *cs, apr_pool_t *pool)
+{
+    unsigned char ck[CALSTORE_CHANGE_KEY], *ik;
+    apr_size_t iksize;
+    apr_uint64_t seq;
+    apr_status_t rv;
+    DBT key, val;
+    int ret, ok;
+
+    ik = node_key(dir->rec.id, name, nlen, &iksize, pool);
+    rv = get_u64(st, st->chindex, txn, ik, iksize, 0, &seq, dir->rec.id);
+    if (rv == CALSTORE_ENOENT || rv == CALSTORE_ECORRUPT) {
+        check_fail(cs, "member without its last change in the log", id);
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    change_key(ck, dir->rec.id, seq);
+    dbt_in(&key, ck, sizeof(ck));
+    dbt_malloc(&val);
+    ret = st->changes->get(st->changes, txn, &key, &val, 0);
+    if (ret == DB_NOTFOUND) {
+        check_fail(cs, "change index naming no change", id);
+        return APR_SUCCESS;
+    }
+    if (ret != 0) {
+        return calstore__db_status(st, ret, "check");
+    }
+    ok = val.size == CALSTORE_CHANGE_FIXED + nlen
+         && ((unsigned char *)val.data)[0] == CALSTORE_CHANGE_ADD
+         && memcmp((char *)val.data + CALSTORE_CHANGE_FIXED, name, nlen) == 0
+         && seq <= dir->rec.revision;
+    free(val.data);
+    if (!ok) {
+        check_fail(cs, "member's last change is no addition of it at or "
+                   "below its collection's revision", id);
+    }
+    return APR_SUCCESS;
 }
 
 /* nodes: key sane, byid agrees, parent is a collection, body matches. */
@@ -3286,6 +4323,12 @@ static apr_status_t check_node(calstore_t *st, DB_TXN *txn, const DBT *key,
         }
         else if (rec.kind == CALSTORE_KIND_RESOURCE && rec.flags != 0) {
             check_fail(cs, "component flags outside a calendar", rec.id);
+        }
+        cs->members++;
+        if (rv == APR_SUCCESS && pref.rec.kind == CALSTORE_KIND_COLLECTION
+            && (rv = check_member_log(st, txn, &pref, name, nlen, rec.id, cs,
+                                      pool)) != APR_SUCCESS) {
+            return rv;
         }
     }
     if (rec.kind == CALSTORE_KIND_COLLECTION
@@ -3586,6 +4629,128 @@ static apr_status_t check_edge(calstore_t *st, DB_TXN *txn, const DBT *key,
     return check_entry(st, txn, key, val, cs, 0, pool);
 }
 
+/* changes: of an existing collection, at or below its revision, in the
+ * change index, an addition of a member or a removal of a name that is no
+ * member, above the watermark. */
+static apr_status_t check_change(calstore_t *st, DB_TXN *txn, const DBT *key,
+                                 const DBT *val, check_state_t *cs,
+                                 apr_pool_t *pool)
+{
+    calstore_id_t coll;
+    apr_uint64_t seq, at, w;
+    apr_time_t when;
+    const char *name;
+    apr_size_t nlen, iksize;
+    unsigned char *ik;
+    node_ref_t dir, m;
+    apr_status_t rv;
+    int op;
+
+    if (change_decode(key, val, &coll, &seq, &op, &when, &name, &nlen)
+        != 0) {
+        check_fail(cs, "undecodable change-log entry", 0);
+        return APR_SUCCESS;
+    }
+    rv = get_by_id(st, txn, coll, &dir, pool);
+    if (rv == CALSTORE_ENOENT || rv == CALSTORE_ECORRUPT
+        || (rv == APR_SUCCESS && dir.rec.kind != CALSTORE_KIND_COLLECTION)) {
+        check_fail(cs, "change-log entry of no collection", coll);
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (seq < 2 || seq > dir.rec.revision) {
+        check_fail(cs, "change-log entry outside its collection's "
+                   "revisions", coll);
+    }
+    ik = node_key(coll, name, nlen, &iksize, pool);
+    rv = get_u64(st, st->chindex, txn, ik, iksize, 0, &at, coll);
+    if (rv == CALSTORE_ENOENT || rv == CALSTORE_ECORRUPT
+        || (rv == APR_SUCCESS && at != seq)) {
+        check_fail(cs, "change-log entry not in the change index (not "
+                   "compacted)", coll);
+    }
+    else if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = get_member(st, txn, coll, name, nlen, 0, &m, pool);
+    if (rv != APR_SUCCESS && rv != CALSTORE_ENOENT) {
+        return rv;
+    }
+    if (op == CALSTORE_CHANGE_ADD) {
+        cs->adds++;
+        if (rv == CALSTORE_ENOENT) {
+            check_fail(cs, "logged addition of a name that is no member",
+                       coll);
+        }
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        check_fail(cs, "logged removal of a name that is a member", coll);
+    }
+    if ((rv = get_watermark(st, txn, coll, 0, &w)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (seq <= w) {
+        check_fail(cs, "removal kept at or below the watermark", coll);
+    }
+    return APR_SUCCESS;
+}
+
+/* chindex: a name names its entry in the log; a watermark belongs to a
+ * collection and is at or below its revision. */
+static apr_status_t check_chindex(calstore_t *st, DB_TXN *txn,
+                                  const DBT *key, const DBT *val,
+                                  check_state_t *cs, apr_pool_t *pool)
+{
+    calstore_id_t coll = key->size >= 8 ? calstore_get_be64(key->data) : 0;
+    unsigned char ck[CALSTORE_CHANGE_KEY];
+    apr_size_t nlen = key->size >= 8 ? key->size - 8 : 0;
+    apr_uint64_t v;
+    node_ref_t dir;
+    apr_status_t rv;
+    DBT k2, v2;
+    int ret, ok;
+
+    if (key->size < 8 || nlen > CALSTORE_NAME_MAX || val->size != 8) {
+        check_fail(cs, "bad change index entry", coll);
+        return APR_SUCCESS;
+    }
+    v = calstore_get_be64(val->data);
+    if (nlen == 0) {
+        rv = get_by_id(st, txn, coll, &dir, pool);
+        if (rv == CALSTORE_ENOENT || rv == CALSTORE_ECORRUPT
+            || (rv == APR_SUCCESS
+                && (dir.rec.kind != CALSTORE_KIND_COLLECTION
+                    || v > dir.rec.revision))) {
+            check_fail(cs, "watermark of no collection or above its "
+                       "revision", coll);
+            return APR_SUCCESS;
+        }
+        return rv;
+    }
+    change_key(ck, coll, v);
+    dbt_in(&k2, ck, sizeof(ck));
+    dbt_malloc(&v2);
+    ret = st->changes->get(st->changes, txn, &k2, &v2, 0);
+    if (ret == DB_NOTFOUND) {
+        check_fail(cs, "change index naming no change", coll);
+        return APR_SUCCESS;
+    }
+    if (ret != 0) {
+        return calstore__db_status(st, ret, "check");
+    }
+    ok = v2.size == CALSTORE_CHANGE_FIXED + nlen
+         && memcmp((char *)v2.data + CALSTORE_CHANGE_FIXED,
+                   (char *)key->data + 8, nlen) == 0;
+    free(v2.data);
+    if (!ok) {
+        check_fail(cs, "change index naming another member's change", coll);
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t check_txn(calstore_t *st, DB_TXN *txn, void *baton,
                               apr_pool_t *scratch)
 {
@@ -3608,7 +4773,11 @@ static apr_status_t check_txn(calstore_t *st, DB_TXN *txn, void *baton,
         || (rv = check_scan(st, st->tr, txn, check_tr, &cs, scratch))
            != APR_SUCCESS
         || (rv = check_scan(st, st->tredge, txn, check_edge, &cs, scratch))
-           != APR_SUCCESS) {
+           != APR_SUCCESS
+        || (rv = check_scan(st, st->changes, txn, check_change, &cs,
+                            scratch)) != APR_SUCCESS
+        || (rv = check_scan(st, st->chindex, txn, check_chindex, &cs,
+                            scratch)) != APR_SUCCESS) {
         return rv;
     }
     if (cs.roots != 1) {
@@ -3626,6 +4795,12 @@ static apr_status_t check_txn(calstore_t *st, DB_TXN *txn, void *baton,
     if (cs.trs != cs.want_tr || cs.edges != cs.want_edges) {
         check_fail(&cs, "time-range index holds entries no record calls "
                    "for", 0);
+    }
+    /* Each member's last change is an addition of it, each addition names
+     * a member, and names are unique in the index: a bijection iff the
+     * numbers agree. */
+    if (cs.adds != cs.members) {
+        check_fail(&cs, "logged additions and members differ in number", 0);
     }
     /* APR_SUCCESS commits (nothing was written), anything else aborts. */
     return cs.bad ? CALSTORE_ECORRUPT : APR_SUCCESS;
@@ -3754,13 +4929,29 @@ static apr_status_t damage_txn(calstore_t *st, DB_TXN *txn, void *baton,
     case 'T':
     case 'U':
     case 'E':
+    case 'C':
+    case 'I':
         rv = damage_first(st, d->what == 'T' ? st->tr
-                              : d->what == 'U' ? st->uid : st->tredge,
+                              : d->what == 'U' ? st->uid
+                              : d->what == 'E' ? st->tredge
+                              : d->what == 'C' ? st->changes : st->chindex,
                           txn, d);
         if (rv == APR_SUCCESS) {
             rv = del_key(st, d->db, txn, d->key, d->klen, "damage");
         }
         return rv;
+    case 'W':
+        /* The root's watermark far above its revision; undo deletes it
+         * (the tests never prune the root's log). */
+        calstore_put_be64(k, CALSTORE_ROOT_ID);
+        calstore_put_be64(v, APR_UINT64_C(1) << 62);
+        if ((d->key = malloc(8)) == NULL) {
+            return APR_ENOMEM;
+        }
+        memcpy(d->key, k, 8);
+        d->klen = 8;
+        d->db = st->chindex;
+        return put_kv(st, st->chindex, txn, k, 8, v, 8, "damage");
     case 'u':
         if ((rv = damage_first(st, st->uid, txn, d)) != APR_SUCCESS) {
             return rv;

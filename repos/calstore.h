@@ -164,8 +164,14 @@ typedef struct calstore_node_t {
     apr_time_t modified;        /* last content change (resource) or member
                                    change (collection)                       */
     apr_uint64_t revision;      /* starts at 1; +1 on every content change of
-                                   a resource, every member add/remove/change
-                                   of a collection                           */
+                                   a resource; +1 for every change a
+                                   collection logs about one of its members
+                                   (added, replaced, removed, its dead
+                                   properties patched; a rename within the
+                                   collection is two: the old name removed,
+                                   the new one added).  A collection's
+                                   revision is its ctag and its sync token
+                                   (see calstore_changes)                  */
     apr_off_t length;           /* body length; 0 for collections            */
     const char *content_type;   /* as stored by PUT; NULL if none            */
 } calstore_node_t;
@@ -246,7 +252,9 @@ apr_status_t calstore_delete(calstore_t *st, const char *path,
 /* Copy 'src' to 'dst' with its dead properties.  'depth' is 0 (a collection
  * is copied without members) or -1 (infinity).  If 'dst' exists it is
  * deleted first, in the same transaction, when 'overwrite' is set, else
- * CALSTORE_EEXIST.  The copy gets new ids and starts at revision 1.  Copying
+ * CALSTORE_EEXIST.  The copy gets new ids and starts at revision 1 (a
+ * collection copied with its members: 1 + the number of its members, each
+ * logged as an addition in its change log).  Copying
  * anything onto or below itself, copying the root, replacing the root, and
  * overwriting an ancestor of 'src' are CALSTORE_EINVAL; a missing 'src' is
  * CALSTORE_ENOENT, a missing parent of 'dst' CALSTORE_ENOPARENT. */
@@ -254,10 +262,12 @@ apr_status_t calstore_copy(calstore_t *st, const char *src, const char *dst,
                            int depth, int overwrite,
                            calstore_node_t **result, apr_pool_t *pool);
 
-/* Move 'src' to 'dst', keeping its id (so its properties and members follow
- * without being rewritten) and its revision (so its entity tag).
- * 'overwrite' and the error cases as for calstore_copy.  Both parents'
- * revisions are bumped (once if they are the same collection). */
+/* Move 'src' to 'dst', keeping its id (so its properties, members and, for
+ * a collection, change log follow without being rewritten) and its
+ * revision (so its entity tag).  'overwrite' and the error cases as for
+ * calstore_copy.  The source parent logs the old name as removed, the
+ * destination parent the new name as added (a rename within one
+ * collection: both, two revisions). */
 apr_status_t calstore_move(calstore_t *st, const char *src, const char *dst,
                            int overwrite, calstore_node_t **result,
                            apr_pool_t *pool);
@@ -288,7 +298,10 @@ apr_status_t calstore_prop_list(calstore_t *st, calstore_id_t id,
  * removes) to node 'id' in one transaction.  Removing a property that is
  * not set is not an error.  CALSTORE_ENOENT if the node no longer exists;
  * CALSTORE_EINVAL for a NULL namespace or an empty name.  Properties do
- * not change the node's revision. */
+ * not change the node's own revision (nor its entity tag), but a non-empty
+ * patch is a change of the member for its parent collection (RFC 6578):
+ * the parent logs it and its revision (ctag) goes up by one.  An empty
+ * patch writes nothing. */
 apr_status_t calstore_prop_patch(calstore_t *st, calstore_id_t id,
                                  const apr_array_header_t *patch,
                                  apr_pool_t *pool);
@@ -478,5 +491,114 @@ apr_status_t calstore_uid_lookup(calstore_t *st, calstore_id_t coll,
 apr_status_t calstore_get_record(calstore_t *st, calstore_id_t id,
                                  const void **record, apr_size_t *len,
                                  apr_pool_t *pool);
+
+/* ---- change log and sync tokens (RFC 6578) --------------------------- */
+
+/* Every write that changes the membership or a member of a collection logs,
+ * in the same transaction, one change per member changed in that
+ * collection's log, under a new revision of the collection: a PUT (new or
+ * replacing), MKCOL, DELETE (of a resource or of a whole subtree: one
+ * removal in the parent), COPY (an addition at the destination; a
+ * collection copied with its members logs each of them as an addition in
+ * the copy), MOVE (a removal at the source, an addition at the
+ * destination), a non-empty property patch (a change of the member).
+ * Changes below a member collection are in that collection's log, not in
+ * its parent's (sync-level 1).  The log is compacted: it keeps only the
+ * last change of each member name, so it holds one addition per member
+ * plus the removals ("tombstones") that calstore_changes_prune() has not
+ * dropped yet.  A collection's log is keyed by its id: MOVE keeps it,
+ * DELETE drops it.
+ *
+ * A sync token of a collection is (collection id, seq): seq is a revision
+ * of the collection, and every seq the log holds is the revision right
+ * after that change, so tokens of one collection compare as numbers.
+ * Tokens are opaque to clients: the adapter formats them as a URI, and
+ * must itself refuse a token of another collection. */
+
+#define CALSTORE_ETOKEN       (CALSTORE_START + 16) /* a sync token older
+                                                       than the collection's
+                                                       watermark (removals
+                                                       after it were pruned)
+                                                       or newer than its
+                                                       revision: sync again
+                                                       from scratch (RFC 6578
+                                                       DAV:valid-sync-token) */
+#define CALSTORE_ELIMIT       (CALSTORE_START + 17) /* the result cannot be
+                                                       cut at or below the
+                                                       requested limit (RFC
+                                                       6578 3.7 DAV:number-
+                                                       of-matches-within-
+                                                       limits)               */
+
+/* One change reported by calstore_changes(). */
+typedef struct calstore_change_t {
+    const char *name;               /* member name                          */
+    int removed;                    /* 1: the member was removed (it does
+                                       not exist now); 0: added or changed */
+    apr_uint64_t seq;               /* the change's place in the log (for a
+                                       full listing: the member's last
+                                       change; 0 if the log has none)       */
+    const calstore_node_t *node;    /* the member as it is now, for
+                                       additions; NULL for removals        */
+} calstore_change_t;
+
+/* Called once per change; 'ch' and everything it points to, and what the
+ * callback allocates from 'scratch', are valid only during the call
+ * ('scratch' is cleared between changes).  No lock or cursor is held, so
+ * the callback may call the store.  A non-APR_SUCCESS return stops the
+ * report and is returned. */
+typedef apr_status_t calstore_change_cb(void *baton,
+                                        const calstore_change_t *ch,
+                                        apr_pool_t *scratch);
+
+/* The changes of the members of collection 'coll' after sync token 'since',
+ * compacted to the last change per member name, in seq order, at most
+ * 'limit' of them (0 = no limit).
+ *
+ * since = 0 (the empty token) is a full listing: every current member as
+ * an addition, no removals.  Without a limit it is read from the nodes
+ * table, in name order; with a limit, from the members' last changes (one
+ * addition per member in the log), in seq order.
+ *
+ * *now is the token to hand back: the collection's revision when the call
+ * began, or, when the report was cut by 'limit' (*truncated set: more
+ * changes exist), the seq of the last change reported (for a full listing:
+ * at least the collection's watermark), from which the client continues.
+ * A member changed again while the report is being read may be reported
+ * with its newer state, or not at all: its newer change has a seq above
+ * *now and is reported by the next call, so applying every report in turn
+ * never loses a change.  An addition whose member vanished meanwhile is
+ * skipped for the same reason.
+ *
+ * Read in batches like calstore_list (no lock held during the callback).
+ * Errors: CALSTORE_ENOENT if no node has id 'coll', CALSTORE_ENOTCOLL if it
+ * is a resource, CALSTORE_EINVAL for coll 0 or a NULL 'cb',
+ * CALSTORE_ETOKEN if 'since' is newer than the collection's revision, or
+ * older than its watermark (also when a concurrent prune moves the
+ * watermark past the report's position: the callbacks already made must
+ * then be discarded), CALSTORE_ELIMIT for a full listing with a limit
+ * when more than 'limit' members have their last change at or below the
+ * watermark (no token could continue it; nothing was called back).  On any
+ * error *now and *truncated are 0.  'now' and 'truncated' may be NULL. */
+apr_status_t calstore_changes(calstore_t *st, calstore_id_t coll,
+                              apr_uint64_t since, unsigned limit,
+                              calstore_change_cb *cb, void *baton,
+                              apr_uint64_t *now, int *truncated,
+                              apr_pool_t *pool);
+
+/* Drop old removals from the log of collection 'coll' (0 = of every
+ * collection): those logged longer than 'max_age' ago (0 = no age limit)
+ * and all but the newest 'max_entries' of each collection (0 = no count
+ * limit); then also every older removal, so that the removals kept are
+ * exactly those above the collection's new watermark: the seq of the
+ * newest removal dropped.  Tokens below the watermark are refused from
+ * then on (CALSTORE_ETOKEN); additions are never dropped (there is one per
+ * member).  Runs in batches of small transactions, each moving the
+ * watermark together with the removals it drops.  CALSTORE_ENOENT /
+ * CALSTORE_ENOTCOLL for a 'coll' that is no collection, CALSTORE_EINVAL for
+ * a negative 'max_age'. */
+apr_status_t calstore_changes_prune(calstore_t *st, calstore_id_t coll,
+                                    apr_interval_time_t max_age,
+                                    unsigned max_entries, apr_pool_t *pool);
 
 #endif /* CALSTORE_H */

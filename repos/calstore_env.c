@@ -207,6 +207,11 @@ const char *calstore_strerror(apr_status_t rv, char *buf, apr_size_t bufsize)
     case CALSTORE_ENOTCALOBJ:
         return "only calendar object resources can be stored in a calendar "
                "collection";
+    case CALSTORE_ETOKEN:
+        return "sync token is no longer (or not yet) valid for this "
+               "collection";
+    case CALSTORE_ELIMIT:
+        return "the result cannot be cut at or below the requested limit";
     case CALSTORE__RETRY:
     case CALSTORE__RETRY_TIMEOUT:
         return "store transaction must be retried (internal)";
@@ -545,7 +550,7 @@ static apr_status_t env_create(calstore_t *st, DB_ENV **envp)
 
 static void handles_close(calstore_t *st)
 {
-    DB **dbs[9];
+    DB **dbs[11];
     int i;
 
     if (st->env != NULL) {
@@ -557,16 +562,18 @@ static void handles_close(calstore_t *st)
         }
         st->seq = NULL;
     }
-    dbs[0] = &st->tredge;
-    dbs[1] = &st->tr;
-    dbs[2] = &st->uid;
-    dbs[3] = &st->calobj;
-    dbs[4] = &st->props;
-    dbs[5] = &st->bodies;
-    dbs[6] = &st->byid;
-    dbs[7] = &st->nodes;
-    dbs[8] = &st->meta;
-    for (i = 0; i < 9; i++) {
+    dbs[0] = &st->chindex;
+    dbs[1] = &st->changes;
+    dbs[2] = &st->tredge;
+    dbs[3] = &st->tr;
+    dbs[4] = &st->uid;
+    dbs[5] = &st->calobj;
+    dbs[6] = &st->props;
+    dbs[7] = &st->bodies;
+    dbs[8] = &st->byid;
+    dbs[9] = &st->nodes;
+    dbs[10] = &st->meta;
+    for (i = 0; i < 11; i++) {
         if (*dbs[i] != NULL) {
             if ((*dbs[i])->close(*dbs[i], 0) == DB_RUNRECOVERY) {
                 abandon(*dbs[i]);
@@ -761,14 +768,18 @@ static apr_status_t handles_open(calstore_t *st, int after_panic,
         return rv;
     }
 
-    /* The calendar databases only once the format is known to be ours, so
-     * that opening an older store refuses it without adding files. */
+    /* The calendar databases and the change log only once the format is
+     * known to be ours, so that opening an older store refuses it without
+     * adding files. */
     if ((ret = db_open(st, &st->calobj, CALSTORE_DB_CALOBJ,
                        CALSTORE_BODIES_PAGESIZE)) != 0
         || (ret = db_open(st, &st->uid, CALSTORE_DB_UID, 0)) != 0
         || (ret = db_open(st, &st->tr, CALSTORE_DB_TR, 0)) != 0
-        || (ret = db_open(st, &st->tredge, CALSTORE_DB_TREDGE, 0)) != 0) {
-        rv = open_status(ret, st->dir, "opening the calendar databases");
+        || (ret = db_open(st, &st->tredge, CALSTORE_DB_TREDGE, 0)) != 0
+        || (ret = db_open(st, &st->changes, CALSTORE_DB_CHANGES, 0)) != 0
+        || (ret = db_open(st, &st->chindex, CALSTORE_DB_CHINDEX, 0)) != 0) {
+        rv = open_status(ret, st->dir, "opening the calendar and change-log "
+                         "databases");
         handles_close(st);
         return rv;
     }

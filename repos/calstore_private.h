@@ -50,6 +50,8 @@ struct calstore_t {
     DB *uid;
     DB *tr;
     DB *tredge;
+    DB *changes;
+    DB *chindex;
     DB_SEQUENCE *seq;
 };
 
@@ -88,22 +90,35 @@ apr_status_t calstore__test_counts(calstore_t *st, apr_size_t counts[5]);
 /* Record counts of calobj, uid, tr and tredge, in that order. */
 apr_status_t calstore__test_cal_counts(calstore_t *st, apr_size_t counts[4]);
 
+/* Change-log entries of collection 'coll' (0 = every collection): 'A'
+ * entries, 'R' entries, chindex name entries, in that order; *watermark
+ * (if not NULL) is coll's watermark (0 = never pruned; 0 for coll 0). */
+apr_status_t calstore__test_log_counts(calstore_t *st, calstore_id_t coll,
+                                       apr_size_t counts[3],
+                                       apr_uint64_t *watermark);
+
 /* Check the cross-database invariants (every node has its byid entry and
  * vice versa, bodies exactly for resources with the recorded length, no
  * orphan properties, every parent a collection; no collection inside a
  * calendar, a calobj record exactly for every resource of a calendar, and
  * the uid, tr and tredge entries exactly those its records call for, every
- * tr entry within its calendar's maxdur).  CALSTORE_ECORRUPT (and a log
- * message per problem) if one fails. */
+ * tr entry within its calendar's maxdur; the change log: exactly one 'A'
+ * entry per member, at or below its collection's revision, 'R' entries
+ * only for names that are not members and above the watermark, the
+ * chindex entries exactly those of the log, watermarks only for
+ * collections and at or below their revision).  CALSTORE_ECORRUPT (and a
+ * log message per problem) if one fails. */
 apr_status_t calstore__check(calstore_t *st, apr_pool_t *pool);
 
-/* Damage one calendar index entry so that a test can see calstore__check
+/* Damage one index or log entry so that a test can see calstore__check
  * catch it: 'T' delete the first tr entry, 't' add a tr entry for an object
  * that does not exist, 'U' delete the first uid entry, 'u' point the first
  * uid entry at another name, 'E' delete the first tredge entry, 'M' set the
  * first calendar collection's maxdur to 0 (only caught if it holds a tr
- * entry longer than 0 s).  0 undoes the last damage.  CALSTORE_ENOENT if
- * there is nothing to damage (or to undo). */
+ * entry longer than 0 s), 'C' delete the first change-log entry, 'I'
+ * delete the first chindex entry, 'W' set the root's watermark above its
+ * revision.  0 undoes the last damage.  CALSTORE_ENOENT if there is
+ * nothing to damage (or to undo). */
 apr_status_t calstore__test_damage(calstore_t *st, int what);
 
 /* Index entries (tr and tredge records, cursor positionings included) read

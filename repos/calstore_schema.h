@@ -29,6 +29,15 @@
  *              be64(calendar id) + 'H' + ord64(win_until) + be64(obj) -> ""
  *              be64(calendar id) + 'L' + ord64(win_from) + be64(obj)  -> ""
  *
+ * The change log of every collection (format 3, RFC 6578 sync):
+ *
+ *   changes.db be64(collection id) + be64(seq) -> change record (below)
+ *   chindex.db be64(collection id) + name      -> be64(seq): the member's
+ *                                                 one entry in changes.db
+ *              be64(collection id)             -> be64(watermark): the
+ *                                                 oldest valid sync token
+ *                                                 (only once pruned)
+ *
  * ord64(t) = be64(t XOR 2^63): signed times that sort under memcmp.
  */
 #ifndef CALSTORE_SCHEMA_H
@@ -41,7 +50,7 @@
 
 /* Version of the store as a whole, kept in meta.db under "format".  A store
  * with any other value is refused with CALSTORE_EFORMAT. */
-#define CALSTORE_FORMAT_VERSION    2
+#define CALSTORE_FORMAT_VERSION    3
 
 /* First byte of every node record. */
 #define CALSTORE_NODE_REC_VERSION  2
@@ -56,6 +65,8 @@
 #define CALSTORE_DB_UID     "uid.db"
 #define CALSTORE_DB_TR      "tr.db"
 #define CALSTORE_DB_TREDGE  "tredge.db"
+#define CALSTORE_DB_CHANGES "changes.db"
+#define CALSTORE_DB_CHINDEX "chindex.db"
 
 /* Keys inside meta.db (stored without the terminating NUL). */
 #define CALSTORE_META_FORMAT   "format"
@@ -287,5 +298,29 @@ static APR_INLINE apr_uint64_t calstore_long_class_max(int k)
 #define CALSTORE_CALOBJ_FIXED        36
 #define CALSTORE_CALOBJ_BEFORE       0x01
 #define CALSTORE_CALOBJ_AFTER        0x02
+
+/* ---- change log (format 3) ---------------------------------------------
+
+   changes.db key (16 bytes): be64(collection id) + be64(seq), where seq is
+   the collection's revision right after the change: every logged change
+   bumps the revision by one, so seqs are distinct and, within a collection,
+   ordered like the commits.  Value (change record):
+
+   offset size  field
+        0    1  op: 'A' (0x41) member added or changed, 'R' (0x52) removed
+        1    8  logged at (apr_time_t, microseconds since the epoch, two's
+                complement)
+        9    n  member name (1..255 bytes, no NUL)
+
+   chindex.db: be64(collection id) + name -> be64(seq) of that name's only
+   entry in changes.db (compaction: an older entry is deleted when the name
+   changes again); be64(collection id) alone (8 bytes; names are never
+   empty) -> be64(watermark), written by pruning: sync tokens below it are
+   refused, and every 'R' entry of the collection has a seq above it.
+*/
+#define CALSTORE_CHANGE_KEY      16
+#define CALSTORE_CHANGE_FIXED    9
+#define CALSTORE_CHANGE_ADD      'A'
+#define CALSTORE_CHANGE_REMOVE   'R'
 
 #endif /* CALSTORE_SCHEMA_H */
