@@ -47,7 +47,8 @@ enum {
     CALDAV_PROPID_owner,
     CALDAV_PROPID_calendar_home_set,
     CALDAV_PROPID_calendar_user_address_set,
-    CALDAV_PROPID_current_user_privilege_set
+    CALDAV_PROPID_current_user_privilege_set,
+    CALDAV_PROPID_sync_token
 };
 
 static const dav_liveprop_spec caldav_props[] = {
@@ -87,6 +88,7 @@ static const dav_liveprop_spec caldav_props[] = {
       CALDAV_PROPID_calendar_user_address_set, 0 },
     { CALDAV_NS_DAV, "current-user-privilege-set",
       CALDAV_PROPID_current_user_privilege_set, 0 },
+    { CALDAV_NS_DAV, "sync-token", CALDAV_PROPID_sync_token, 0 },
     { 0 }
 };
 
@@ -163,6 +165,10 @@ static const char *caldav_principal_value(const dav_resource *resource,
                             : NULL;
     case CALDAV_PROPID_current_user_privilege_set:
         return caldav_privilege_set(resource, p);
+    case CALDAV_PROPID_sync_token:
+        return resource->collection
+               ? apr_xml_quote_string(p, caldav_sync_token(p, node), 0)
+               : NULL;
     case CALDAV_PROPID_calendar_user_address_set:
         return is_principal
                ? apr_pstrcat(p, "<D:href>",
@@ -198,7 +204,9 @@ static const char *caldav_calendar_value(const dav_resource *resource,
         if (!is_cal && !caldav_is_calendar_object(resource)) {
             return NULL;
         }
-        return "<D:supported-report><D:report><C:calendar-query"
+        return "<D:supported-report><D:report><D:sync-collection/>"
+               "</D:report></D:supported-report>"
+               "<D:supported-report><D:report><C:calendar-query"
                CALDAV_XMLNS_C "/></D:report></D:supported-report>"
                "<D:supported-report><D:report><C:calendar-multiget"
                CALDAV_XMLNS_C "/></D:report></D:supported-report>"

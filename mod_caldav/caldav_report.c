@@ -962,6 +962,204 @@ static dav_error *caldav_report_freebusy(caldav_report_ctx *ctx)
     return NULL;
 }
 
+/* ---- sync-collection (RFC 6578) ------------------------------------- */
+
+#define CALDAV_SYNC_PREFIX "urn:x-mod-caldav:sync:"
+
+const char *caldav_sync_token(apr_pool_t *p, const calstore_node_t *coll)
+{
+    return apr_psprintf(p, CALDAV_SYNC_PREFIX "%" APR_UINT64_T_FMT ":%"
+                        APR_UINT64_T_FMT, coll->id, coll->revision);
+}
+
+/* Parse a client's token for collection 'coll': 1 on success (seq in
+ * *since; the empty token is 0), 0 if it is not ours or not for 'coll'. */
+static int caldav_parse_sync_token(const char *text,
+                                   const calstore_node_t *coll,
+                                   apr_uint64_t *since)
+{
+    apr_uint64_t id, seq;
+    char *end;
+
+    while (*text == ' ' || *text == '\t' || *text == '\r' || *text == '\n') {
+        text++;
+    }
+    if (*text == '\0') {
+        *since = 0;
+        return 1;
+    }
+    if (strncmp(text, CALDAV_SYNC_PREFIX, strlen(CALDAV_SYNC_PREFIX)) != 0) {
+        return 0;
+    }
+    text += strlen(CALDAV_SYNC_PREFIX);
+    id = apr_strtoi64(text, &end, 10);
+    if (end == text || *end != ':' || id != coll->id) {
+        return 0;
+    }
+    text = end + 1;
+    seq = apr_strtoi64(text, &end, 10);
+    while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') {
+        end++;
+    }
+    if (end == text || *end != '\0') {
+        return 0;
+    }
+    *since = seq;
+    return 1;
+}
+
+typedef struct caldav_sync_item {
+    const char *name;
+    int removed;
+} caldav_sync_item;
+
+static apr_status_t caldav_sync_collect(void *baton,
+                                        const calstore_change_t *ch,
+                                        apr_pool_t *scratch)
+{
+    apr_array_header_t *items = baton;
+    caldav_sync_item *it = apr_array_push(items);
+
+    it->name = apr_pstrdup(items->pool, ch->name);
+    it->removed = ch->removed;
+    return APR_SUCCESS;
+}
+
+static dav_error *caldav_sync_error(request_rec *r, int status,
+                                    const char *tag, const char *why)
+{
+    return dav_new_error_tag(r->pool, status, 0, 0, why, NULL, tag);
+}
+
+static dav_error *caldav_report_sync(caldav_report_ctx *ctx)
+{
+    request_rec *r = ctx->r;
+    const apr_xml_doc *doc = ctx->doc;
+    const dav_resource *target = ctx->target;
+    const apr_xml_elem *e;
+    apr_array_header_t *items;
+    apr_uint64_t since = 0, now = 0;
+    apr_pool_t *scratch;
+    unsigned limit = 0;
+    const char *level;
+    int truncated = 0, i;
+    apr_status_t rv;
+    dav_error *err;
+    const char *depth = apr_table_get(r->headers_in, "Depth");
+
+    if (depth && strcmp(depth, "0") != 0) {
+        return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                             "sync-collection is sent with Depth: 0 (the "
+                             "depth is in DAV:sync-level)");
+    }
+    if (!target->collection) {
+        return caldav_sync_error(r, HTTP_FORBIDDEN, "supported-report",
+                                 "sync-collection applies to collections");
+    }
+    e = caldav_child(doc, doc->root, "DAV:", "sync-level");
+    if (e) {
+        char *l = apr_pstrdup(r->pool, caldav_elem_cdata(r->pool, e));
+
+        apr_collapse_spaces(l, l);      /* in place; returns the end */
+        level = l;
+    }
+    else {
+        level = "1";
+    }
+    if (strcmp(level, "1") != 0) {
+        return caldav_sync_error(r, HTTP_FORBIDDEN, "sync-traversal-supported",
+                                 "Only sync-level 1 is supported");
+    }
+    e = caldav_child(doc, doc->root, "DAV:", "sync-token");
+    if (e == NULL
+        || !caldav_parse_sync_token(caldav_elem_cdata(r->pool, e),
+                                    target->info->node, &since)) {
+        return caldav_sync_error(r, HTTP_FORBIDDEN, "valid-sync-token",
+                                 "The sync token is not one of this "
+                                 "collection; sync again with an empty "
+                                 "token");
+    }
+    if ((e = caldav_child(doc, doc->root, "DAV:", "limit")) != NULL) {
+        const apr_xml_elem *n = caldav_child(doc, e, "DAV:", "nresults");
+        char *end;
+        long v = n ? strtol(caldav_elem_cdata(r->pool, n), &end, 10) : -1;
+
+        if (v <= 0) {
+            return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                                 "DAV:limit needs a positive DAV:nresults");
+        }
+        limit = (unsigned)v;
+    }
+    if ((err = caldav_parse_props(ctx))) {
+        return err;
+    }
+
+    /* Everything is decided before the first byte: collect, then stream. */
+    items = apr_array_make(r->pool, 64, sizeof(caldav_sync_item));
+    rv = calstore_changes(target->info->st, target->info->node->id, since,
+                          limit, caldav_sync_collect, items, &now,
+                          &truncated, r->pool);
+    if (rv == CALSTORE_ETOKEN) {
+        return caldav_sync_error(r, HTTP_FORBIDDEN, "valid-sync-token",
+                                 "The sync token is too old (its changes "
+                                 "were pruned) or unknown; sync again with "
+                                 "an empty token");
+    }
+    if (rv == CALSTORE_ELIMIT) {
+        return caldav_sync_error(r, HTTP_INSUFFICIENT_STORAGE,
+                                 "number-of-matches-within-limits",
+                                 "Too many changes for the requested "
+                                 "limit; ask without DAV:limit");
+    }
+    if (rv != APR_SUCCESS) {
+        return caldav_store_error(r, rv, "sync-collection failed");
+    }
+
+    apr_pool_create(&scratch, r->pool);
+    dav_begin_multistatus(ctx->bb, r, HTTP_MULTI_STATUS, doc->namespaces);
+    for (i = 0; i < items->nelts; i++) {
+        caldav_sync_item *it = &APR_ARRAY_IDX(items, i, caldav_sync_item);
+        calstore_node_t *node;
+        const char *path, *href;
+
+        apr_pool_clear(scratch);
+        href = apr_pstrcat(scratch, target->uri, it->name, NULL);
+        if (it->removed) {
+            caldav_send_status(ctx, href, HTTP_NOT_FOUND, scratch);
+            continue;
+        }
+        path = *target->info->path
+            ? apr_pstrcat(scratch, target->info->path, "/", it->name, NULL)
+            : it->name;
+        if (calstore_lookup(target->info->st, path, &node, NULL, scratch)
+            != APR_SUCCESS) {
+            continue;   /* gone meanwhile: its removal comes next time */
+        }
+        caldav_send_resource(ctx, caldav_member_resource(target, node,
+                                                         scratch), scratch);
+    }
+    if (truncated) {
+        /* RFC 6578 3.6: more changes remain; continue from the token */
+        ap_fputstrs(r->output_filters, ctx->bb, "<D:response><D:href>",
+                    apr_xml_quote_string(r->pool,
+                                         ap_escape_uri(r->pool, target->uri),
+                                         0),
+                    "</D:href><D:status>HTTP/1.1 507 Insufficient Storage"
+                    "</D:status><D:error><D:number-of-matches-within-limits/>"
+                    "</D:error></D:response>\n", NULL);
+    }
+    ap_fputstrs(r->output_filters, ctx->bb, "<D:sync-token>",
+                apr_psprintf(r->pool, CALDAV_SYNC_PREFIX "%" APR_UINT64_T_FMT
+                             ":%" APR_UINT64_T_FMT, target->info->node->id,
+                             now),
+                "</D:sync-token>\n</D:multistatus>\n", NULL);
+    APR_BRIGADE_INSERT_TAIL(ctx->bb,
+                            apr_bucket_eos_create(r->connection->bucket_alloc));
+    ap_pass_brigade(r->output_filters, ctx->bb);
+    apr_pool_destroy(scratch);
+    return NULL;
+}
+
 /* ---- dispatch ------------------------------------------------------- */
 
 static int caldav_deliver_report(request_rec *r, const dav_resource *resource,
@@ -988,6 +1186,9 @@ static int caldav_deliver_report(request_rec *r, const dav_resource *resource,
     }
     else if (caldav_is(doc, root, CALDAV_NS, "free-busy-query")) {
         *err = caldav_report_freebusy(ctx);
+    }
+    else if (caldav_is(doc, root, "DAV:", "sync-collection")) {
+        *err = caldav_report_sync(ctx);
     }
     else {
         *err = dav_new_error_tag(r->pool, HTTP_FORBIDDEN, 0, 0,

@@ -272,6 +272,9 @@ extern int caldav_m_mkcalendar;
 
 void caldav_report_register(apr_pool_t *p);
 
+/* The DAV:sync-token (RFC 6578) of collection 'coll', from 'p'. */
+const char *caldav_sync_token(apr_pool_t *p, const calstore_node_t *coll);
+
 /* The C:calendar-data value (XML-quoted iCalendar) of 'resource' for the
  * REPORT being answered, shaped by the C:calendar-data request element, or
  * NULL when it is not defined there. */
