@@ -539,7 +539,37 @@ const char *caldav_report_calendar_data(const dav_resource *resource)
 typedef struct caldav_query_baton {
     caldav_report_ctx *ctx;
     const dav_resource *coll;
+    int prefilter;                  /* the store was asked for a range    */
+    calcore_time_t hs, he;          /* ... this one                       */
 } caldav_query_baton;
+
+/* UTC offsets range from -12:00 to +14:00 */
+#define CALDAV_FLOATING_SLACK ((calcore_time_t)14 * 3600)
+
+/* Can the candidate be dropped on its index record alone, without reading
+ * and parsing the object?  Only when the record proves that no instance
+ * can lie in the range every match must have an instance in (the filter's
+ * hint).  Records of objects with floating times were built with the
+ * calendar-timezone of their PUT; widen for a zone that changed since. */
+static int caldav_record_excludes(const caldav_query_baton *qb,
+                                  const void *record, apr_size_t rlen,
+                                  apr_pool_t *scratch)
+{
+    calcore_index_t *idx;
+    calcore_time_t qs = qb->hs, qe = qb->he;
+
+    if (!qb->prefilter
+        || calcore_index_parse(&idx, record, rlen, scratch) != APR_SUCCESS) {
+        return 0;
+    }
+    if (idx->flags & CALCORE_INDEX_FLOATING) {
+        qs = qs > CALCORE_TIME_MIN + CALDAV_FLOATING_SLACK
+             ? qs - CALDAV_FLOATING_SLACK : CALCORE_TIME_MIN;
+        qe = qe < CALCORE_TIME_MAX - CALDAV_FLOATING_SLACK
+             ? qe + CALDAV_FLOATING_SLACK : CALCORE_TIME_MAX;
+    }
+    return !calcore_index_may_overlap(idx, qs, qe);
+}
 
 static apr_status_t caldav_query_candidate(void *baton,
                                            const calstore_node_t *node,
@@ -549,11 +579,16 @@ static apr_status_t caldav_query_candidate(void *baton,
 {
     caldav_query_baton *qb = baton;
     caldav_report_ctx *ctx = qb->ctx;
-    dav_resource *res = caldav_member_resource(qb->coll, node, scratch);
+    dav_resource *res;
     const char *data, *reason;
     calcore_object_t *obj;
     apr_size_t len;
     apr_status_t rv;
+
+    if (caldav_record_excludes(qb, record, rlen, scratch)) {
+        return APR_SUCCESS;
+    }
+    res = caldav_member_resource(qb->coll, node, scratch);
 
     rv = calstore_read(res->info->st, node->id, &data, &len, scratch);
     if (rv == CALSTORE_ENOENT) {
@@ -650,6 +685,9 @@ static dav_error *caldav_report_query(caldav_report_ctx *ctx)
                               doc->namespaces);
         qb.ctx = ctx;
         qb.coll = target;
+        qb.prefilter = !(hs == CALCORE_TIME_MIN && he == CALCORE_TIME_MAX);
+        qb.hs = hs;
+        qb.he = he;
         if (hs == CALCORE_TIME_MIN && he == CALCORE_TIME_MAX) {
             rv = calstore_query_all(target->info->st, target->info->node->id,
                                     mask, caldav_query_candidate, &qb,
