@@ -512,6 +512,18 @@ const char *caldav_report_calendar_data(const dav_resource *resource)
     if (ctx == NULL || !caldav_is_calendar_object(resource)) {
         return NULL;
     }
+    if (info->obj == NULL && ctx->caldata == NULL) {
+        /* the whole object is the stored bytes: no need to parse it */
+        rv = calstore_read(info->st, info->node->id, &data, &len,
+                           resource->pool);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, ctx->r,
+                          "calendar-data of %s could not be read",
+                          resource->uri);
+            return NULL;
+        }
+        return apr_xml_quote_string(resource->pool, data, 0);
+    }
     if (info->obj == NULL) {
         rv = calstore_read(info->st, info->node->id, &data, &len,
                            resource->pool);
@@ -541,10 +553,60 @@ typedef struct caldav_query_baton {
     const dav_resource *coll;
     int prefilter;                  /* the store was asked for a range    */
     calcore_time_t hs, he;          /* ... this one                       */
+    calcore_comp_e simple_kind;     /* caldav_filter_simple()             */
+    const calcore_timerange_t *simple_tr;
 } caldav_query_baton;
 
 /* UTC offsets range from -12:00 to +14:00 */
 #define CALDAV_FLOATING_SLACK ((calcore_time_t)14 * 3600)
+
+/* The common client query - one component kind, optionally with a
+ * time-range, nothing else - can be decided on the index record alone:
+ * returns the kind (and the range, NULL when none), or CALCORE_COMP_NONE. */
+static calcore_comp_e caldav_filter_simple(const calcore_compfilter_t *root,
+                                           const calcore_timerange_t **tr)
+{
+    const calcore_compfilter_t *c;
+    calcore_comp_e kind;
+
+    if (root->is_not_defined || root->time_range
+        || root->prop_filters->nelts || root->comp_filters->nelts != 1) {
+        return CALCORE_COMP_NONE;
+    }
+    c = APR_ARRAY_IDX(root->comp_filters, 0, calcore_compfilter_t *);
+    if (c->is_not_defined || c->prop_filters->nelts
+        || c->comp_filters->nelts) {
+        return CALCORE_COMP_NONE;
+    }
+    kind = calcore_comp_from_name(c->name);
+    *tr = c->time_range;
+    return kind;
+}
+
+/* -1: the record cannot decide; else 0 or 1: does the object match the
+ * simple filter (kind, tr)?  The record decides when it lists every
+ * instance in the range with the same floating zone (no floating times),
+ * which is exactly what calcore_instance_overlaps() tests on an object. */
+static int caldav_record_decides(const calcore_index_t *idx,
+                                 calcore_comp_e kind,
+                                 const calcore_timerange_t *tr)
+{
+    if (kind == CALCORE_COMP_NONE) {
+        return -1;
+    }
+    if (idx->kind != kind) {
+        return 0;
+    }
+    if (tr == NULL) {
+        return 1;
+    }
+    if ((idx->flags & CALCORE_INDEX_FLOATING)
+        || idx->kind == CALCORE_COMP_VFREEBUSY
+        || !calcore_index_covers(idx, tr->start, tr->end)) {
+        return -1;
+    }
+    return calcore_index_may_overlap(idx, tr->start, tr->end);
+}
 
 /* Can the candidate be dropped on its index record alone, without reading
  * and parsing the object?  Only when the record proves that no instance
@@ -552,14 +614,11 @@ typedef struct caldav_query_baton {
  * hint).  Records of objects with floating times were built with the
  * calendar-timezone of their PUT; widen for a zone that changed since. */
 static int caldav_record_excludes(const caldav_query_baton *qb,
-                                  const void *record, apr_size_t rlen,
-                                  apr_pool_t *scratch)
+                                  const calcore_index_t *idx)
 {
-    calcore_index_t *idx;
     calcore_time_t qs = qb->hs, qe = qb->he;
 
-    if (!qb->prefilter
-        || calcore_index_parse(&idx, record, rlen, scratch) != APR_SUCCESS) {
+    if (!qb->prefilter || idx == NULL) {
         return 0;
     }
     if (idx->flags & CALCORE_INDEX_FLOATING) {
@@ -585,10 +644,29 @@ static apr_status_t caldav_query_candidate(void *baton,
     apr_size_t len;
     apr_status_t rv;
 
-    if (caldav_record_excludes(qb, record, rlen, scratch)) {
+    calcore_index_t *idx = NULL;
+    int decided = -1;
+
+    if (calcore_index_parse(&idx, record, rlen, scratch) != APR_SUCCESS) {
+        idx = NULL;
+    }
+    if (caldav_record_excludes(qb, idx)) {
+        return APR_SUCCESS;
+    }
+    if (idx) {
+        /* records with floating or DATE values never decide (see there) */
+        decided = caldav_record_decides(idx, qb->simple_kind, qb->simple_tr);
+    }
+    if (decided == 0) {
         return APR_SUCCESS;
     }
     res = caldav_member_resource(qb->coll, node, scratch);
+    if (decided == 1) {
+        /* decided without the object; calendar-data reads it if asked */
+        ctx->matched++;
+        caldav_send_resource(ctx, res, scratch);
+        return APR_SUCCESS;
+    }
 
     rv = calstore_read(res->info->st, node->id, &data, &len, scratch);
     if (rv == CALSTORE_ENOENT) {
@@ -688,6 +766,7 @@ static dav_error *caldav_report_query(caldav_report_ctx *ctx)
         qb.prefilter = !(hs == CALCORE_TIME_MIN && he == CALCORE_TIME_MAX);
         qb.hs = hs;
         qb.he = he;
+        qb.simple_kind = caldav_filter_simple(ctx->filter, &qb.simple_tr);
         if (hs == CALCORE_TIME_MIN && he == CALCORE_TIME_MAX) {
             rv = calstore_query_all(target->info->st, target->info->node->id,
                                     mask, caldav_query_candidate, &qb,
