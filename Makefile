@@ -49,7 +49,7 @@ LIBCORE   := $(BUILD)/libcalcore.a
 LIBSTORE  := $(BUILD)/libcalstore.a
 MODULE    := $(BUILD)/mod_caldav.so
 
-.PHONY: all deps run stop test unit itest clean distclean check-layering
+.PHONY: all deps run stop test unit itest bench clean distclean check-layering
 all: $(MODULE) $(UNIT_BIN)
 
 deps:
@@ -115,6 +115,11 @@ itest: $(MODULE)
 test: deps check-layering all
 	@$(MAKE) --no-print-directory unit SAN=$(SAN)
 	@$(MAKE) --no-print-directory itest SAN=$(SAN)
+
+# The benchmark (not part of make test): bench/README.md.  BENCH_ARGS=--quick
+# for a 1k-only smoke run.
+bench: deps all
+	sh bench/run.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf build build-san
