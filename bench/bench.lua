@@ -10,6 +10,7 @@
 --                fixed: the one request sent over and over
 --   BENCH_N      multiget: hrefs per request (default 50)
 --   BENCH_SEED   seed of the per-thread random sequence
+--   BENCH_TAG    put: part of every path and UID (one per attempt of a phase)
 --
 -- done() prints one line "BENCHJSON {...}" that run.py parses.  All
 -- latencies are in microseconds (wrk's unit).
@@ -38,10 +39,11 @@ local function readlines(name)
    return t
 end
 
-local op, hdrs, paths, pool, fixed, nref, prefix, n
+local op, hdrs, paths, pool, fixed, nref, prefix, n, tag
 
 function init(args)
    op = os.getenv("BENCH_OP")
+   tag = os.getenv("BENCH_TAG") or "a0"
    hdrs = {}
    local auth = os.getenv("BENCH_AUTH") or ""
    if auth ~= "" then hdrs["Authorization"] = auth end
@@ -86,9 +88,9 @@ function request()
       return wrk.format("GET", paths[math.random(#paths)], hdrs)
    elseif op == "put" then
       local body = pool[(n - 1) % #pool + 1]
-      local uid = string.format("put-%d-%d-%d@example.org", tid, n, os.time())
+      local uid = string.format("put-%s-%d-%d-%d@example.org", tag, tid, n, os.time())
       body = body:gsub("\nUID:[^\r\n]*", "\nUID:" .. uid)
-      return wrk.format("PUT", string.format("%sp-%d-%d.ics", prefix, tid, n), hdrs, body)
+      return wrk.format("PUT", string.format("%sp-%s-%d-%d.ics", prefix, tag, tid, n), hdrs, body)
    else -- multiget
       local parts = {'<?xml version="1.0" encoding="utf-8"?>\n',
                      '<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">',

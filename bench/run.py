@@ -214,6 +214,21 @@ def wait_idle(pids_fn, timeout=300.0):
     return time.monotonic() - t0
 
 
+def wait_quiet(pids_fn, timeout=60.0):
+    """Wait until processes other than the server (and us) use < 10% of the
+    machine over one second. Returns the seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        pids = pids_fn()
+        a, s0 = cpu_snapshot(), sum(proc_cpu(p) for p in pids)
+        time.sleep(1.0)
+        b, s1 = cpu_snapshot(), sum(proc_cpu(p) for p in pids)
+        other = (b[0] - a[0]) - (s1 - s0) - (b[1] - a[1])
+        if other < 0.1 * os.cpu_count():
+            break
+    return time.monotonic() - t0
+
+
 class Sampler:
     """Peak memory of the server processes during one phase.
 
@@ -457,22 +472,35 @@ class Runner:
             log("  %-9s %-5s %-12s c=%-2d skipped (one request %.1f s)" % (
                 server.kind, size_label(size), op, conc, probe_s))
             return None
-        server.mark_logs()
-        c0 = cpu_snapshot()
-        t0 = time.monotonic()
-        with Sampler(server.pids) as smp:
-            w = run_wrk(server.port, conc, dur, env)
-        c1 = cpu_snapshot()
-        wall = time.monotonic() - t0
-        drain = wait_idle(server.pids)
-        if drain > 2.0:
-            self.notes.append("%s %s %s c=%d: the server went on working %.0f s after wrk stopped "
-                              "(requests wrk had abandoned); the harness waited" % (
-                                  server.kind, size_label(size), op, conc, drain))
-        client_cpu = (c1[1] - c0[1]) + (c1[2] - c0[2])        # harness + wrk
-        other = (c1[0] - c0[0]) - smp.cpu - client_cpu
-        other_pct = max(0.0, 100.0 * other / (wall * os.cpu_count()))
-        codes, errs = server.anomalies()
+        best = None
+        for attempt in range(1 + self.a.retries):
+            if attempt:
+                q = wait_quiet(server.pids)
+                log("  %-9s %-5s %-12s c=%-2d disturbed (%.0f%% of the CPU used by other "
+                    "processes): again (attempt %d, waited %.0f s for quiet)" % (
+                        server.kind, size_label(size), op, conc, best[3], attempt + 1, q))
+            e = dict(env, BENCH_TAG="a%d" % attempt)
+            server.mark_logs()
+            c0 = cpu_snapshot()
+            t0 = time.monotonic()
+            with Sampler(server.pids) as smp:
+                w = run_wrk(server.port, conc, dur, e)
+            c1 = cpu_snapshot()
+            wall = time.monotonic() - t0
+            drain = wait_idle(server.pids)
+            if drain > 2.0:
+                self.notes.append("%s %s %s c=%d: the server went on working %.0f s after wrk "
+                                  "stopped (requests wrk had abandoned); the harness waited" % (
+                                      server.kind, size_label(size), op, conc, drain))
+            client_cpu = (c1[1] - c0[1]) + (c1[2] - c0[2])        # harness + wrk
+            other = (c1[0] - c0[0]) - smp.cpu - client_cpu
+            other_pct = max(0.0, 100.0 * other / (wall * os.cpu_count()))
+            codes, errs = server.anomalies()
+            if best is None or other_pct < best[3]:
+                best = (w, smp, (c0, c1, wall, client_cpu), other_pct, codes, errs)
+            if other_pct <= 10.0:
+                break
+        w, smp, (c0, c1, wall, client_cpu), other_pct, codes, errs = best
         secs = w["duration_us"] / 1e6
         row = {
             "server": "static" if op == "get_static" else server.kind,
@@ -493,6 +521,7 @@ class Runner:
             "client_cpu_pct": 100.0 * client_cpu / (wall * os.cpu_count()),
             "other_cpu_pct": other_pct,
             "codes": codes, "errlog": errs[:5], "errlog_n": len(errs),
+            "attempts": attempt + 1,
         }
         self.results.append(row)
         log("  %-9s %-5s %-12s c=%-2d %8.1f req/s  p50 %8.2f ms  p95 %8.2f ms  n=%d%s%s" % (
@@ -874,10 +903,15 @@ def write_report(path, env, args, results, loads, notes, tlist, wall, sizes, dat
                 r["server"], size_label(r["size"]), r["op"], r["conc"], r["err_status"],
                 json.dumps(r["codes"]), r["err_sock"], r["errlog_n"],
                 ("e.g. `%s`" % r["errlog"][0][:300]) if r["errlog"] else ""))
+    retried = [r for r in results if r.get("attempts", 1) > 1]
+    if retried:
+        anomalies.append("phases repeated because other processes used > 10%% of the CPU: %s" % (
+            ", ".join("%s %s %s c=%d (%d attempts)" % (r["server"], size_label(r["size"]), r["op"],
+                                                        r["conc"], r["attempts"]) for r in retried)))
     busy = [r for r in results if r["other_cpu_pct"] > 10]
     if busy:
         anomalies.append("CPU used by other processes on the machine during %d phase(s) (> 10%% of "
-                         "both cores): %s — those numbers are disturbed" % (
+                         "both cores, in the least disturbed of the attempts): %s — those numbers are less reliable" % (
                              len(busy), ", ".join("%s %s %s c=%d (%.0f%%)" % (
                                  r["server"], size_label(r["size"]), r["op"], r["conc"],
                                  r["other_cpu_pct"]) for r in busy)))
@@ -899,6 +933,9 @@ def main():
     ap.add_argument("--duration", type=int, default=5, help="seconds per measured phase (minimum)")
     ap.add_argument("--max-duration", type=int, default=30, help="cap for slow operations")
     ap.add_argument("--radicale-max", default="10k", help="largest size Radicale is run at")
+    ap.add_argument("--retries", type=int, default=2,
+                    help="repeat a phase (up to N times) when other processes used > 10%% of "
+                         "the CPU during it; the least disturbed attempt is reported")
     ap.add_argument("--load-conc", type=int, default=8, help="connections used to load calendars")
     ap.add_argument("--module", default=str(REPO / "build" / "mod_caldav.so"))
     ap.add_argument("--port-base", type=int, default=9140)
