@@ -19,6 +19,10 @@ int calcore__initialised(void);
  * calcore_init() only.  'ptemp' is for temporary allocations. */
 apr_status_t calcore__tz_init(apr_pool_t *ptemp);
 
+/* Number of distinct object VTIMEZONE definitions shared so far (the
+ * process-wide zone cache of calcore_tz.c).  For tests. */
+unsigned calcore__tzcache_count(void);
+
 /* Check raw iCalendar text before libical sees it (calcore_object.c): no
  * NUL or other control characters but HTAB/CR/LF, CR only before LF, valid
  * UTF-8, BEGIN/END properly nested and named alike, nesting depth bounded,

@@ -20,6 +20,7 @@
 #include <apr_file_io.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 
 #include "calcore_log.h"
 #include "calcore_private.h"
@@ -178,6 +179,8 @@ static const windows_zone_t windows_zones[] = {
 };
 
 /* ---- the map ------------------------------------------------------------ */
+
+static void tzcache_init(void);
 
 static apr_pool_t *tz_pool;      /* lives until apr_terminate()          */
 static apr_hash_t *tz_map;       /* name -> icaltimezone*, read-only     */
@@ -348,6 +351,7 @@ apr_status_t calcore__tz_init(apr_pool_t *ptemp)
     }
     tz_map = apr_hash_make(tz_pool);
     tz_count = 0;
+    tzcache_init();
 
     zones = icaltimezone_get_builtin_timezones();
     dir = icaltzutil_get_zone_directory();
@@ -756,6 +760,84 @@ static const char *check_vtimezone(icalcomponent *vtz, const char **reason,
     return tzid;
 }
 
+/* ---- shared copies of objects' VTIMEZONEs -------------------------------- */
+
+/* Converting a time through a zone that is new to libical makes libical
+ * expand the zone's STANDARD/DAYLIGHT rules from their DTSTART (often 1970)
+ * to a few years past the time asked, with its ICU-backed recurrence
+ * iterator: about 0.3 ms for a common VTIMEZONE, paid by every request that
+ * parses an object, because an object's VTIMEZONE is a new icaltimezone
+ * each time.  Clients send the same VTIMEZONE text over and over, so the
+ * zones are shared: keyed by the VTIMEZONE's serialisation (the exact
+ * definition libical computes with, so two definitions that differ in any
+ * way never share a zone), cloned out of the request's tree into a zone
+ * that lives as long as the process, with its transition table kept and
+ * extended by libical under its own lock.  Bounded: past TZCACHE_MAX
+ * distinct definitions an object uses its own zone, as before. */
+#define TZCACHE_MAX 256
+
+static apr_thread_mutex_t *tzc_lock;
+static apr_hash_t *tzc_map;      /* serialised VTIMEZONE -> icaltimezone*  */
+static unsigned tzc_count;
+
+static void tzcache_init(void)
+{
+    if (!tzc_lock
+        && apr_thread_mutex_create(&tzc_lock, APR_THREAD_MUTEX_DEFAULT,
+                                   tz_pool) == APR_SUCCESS) {
+        tzc_map = apr_hash_make(tz_pool);
+    }
+}
+
+/* The shared zone with the definition of 'vtz' (a VTIMEZONE that passed
+ * check_vtimezone), or NULL (cache full, no memory, init not run). */
+static icaltimezone *tzcache_get(icalcomponent *vtz)
+{
+    icaltimezone *z;
+    char *text;
+
+    if (!tzc_lock || !(text = icalcomponent_as_ical_string_r(vtz))) {
+        return NULL;
+    }
+    apr_thread_mutex_lock(tzc_lock);
+    z = apr_hash_get(tzc_map, text, APR_HASH_KEY_STRING);
+    if (!z && tzc_count < TZCACHE_MAX) {
+        icalcomponent *copy = icalcomponent_new_clone(vtz);
+
+        z = copy ? icaltimezone_new() : NULL;
+        if (z && icaltimezone_set_component(z, copy)) {
+            apr_hash_set(tzc_map, apr_pstrdup(tz_pool, text),
+                         APR_HASH_KEY_STRING, z);
+            tzc_count++;
+        }
+        else {
+            if (z) {
+                icaltimezone_free(z, 1);
+            }
+            if (copy) {
+                icalcomponent_free(copy);
+            }
+            z = NULL;
+        }
+    }
+    apr_thread_mutex_unlock(tzc_lock);
+    icalmemory_free_buffer(text);
+    return z;
+}
+
+unsigned calcore__tzcache_count(void)
+{
+    unsigned n;
+
+    if (!tzc_lock) {
+        return 0;
+    }
+    apr_thread_mutex_lock(tzc_lock);
+    n = tzc_count;
+    apr_thread_mutex_unlock(tzc_lock);
+    return n;
+}
+
 /* ---- per-object zone sets ----------------------------------------------- */
 
 struct calcore_tzset_t {
@@ -812,6 +894,7 @@ apr_status_t calcore_tzset_create(calcore_tzset_t **set,
                 const void *key;
                 void *val;
                 icaltimezone *z;
+                icaltimezone *shared;
 
                 apr_hash_this(hi, &key, NULL, &val);
                 z = icalcomponent_get_timezone(vcalendar, key);
@@ -819,6 +902,9 @@ apr_status_t calcore_tzset_create(calcore_tzset_t **set,
                     *reason = apr_psprintf(pool, "VTIMEZONE '%s' is not "
                                            "usable", (const char *)key);
                     return CALCORE_EINVALID;
+                }
+                if ((shared = tzcache_get(val)) != NULL) {
+                    z = shared;
                 }
                 apr_hash_set(s->zones, key, APR_HASH_KEY_STRING, z);
             }

@@ -66,9 +66,12 @@ typedef struct calcore_tzset_t calcore_tzset_t;
  * least one STANDARD/DAYLIGHT sub-component with a DTSTART (DATE-TIME, no
  * TZID parameter) and a TZOFFSETTO; a sub-component RRULE must be
  * FREQ=YEARLY without BYHOUR/BYMINUTE/BYSECOND and produce few changes per
- * year (so libical's expansion of the zone stays cheap).  The zones point
- * into the libical tree of 'vcalendar', which must outlive the set and must
- * not be modified while the set is used.
+ * year (so libical's expansion of the zone stays cheap).  A zone is the
+ * process-wide shared zone of the same definition (a VTIMEZONE serialising
+ * to the same text, cached up to a bound: libical then expands its
+ * transitions once per process, not once per object) or else points into
+ * the libical tree of 'vcalendar', which must therefore outlive the set and
+ * must not be modified while the set is used.
  *
  * 'vcalendar' may be NULL (an empty set: system zones only).  On success
  * *set is allocated from 'pool'.  Returns CALCORE_EINVALID with *reason

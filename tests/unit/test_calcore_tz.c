@@ -559,6 +559,68 @@ static void test_object_zone_precedence(void)
            "09:00 at +05:00 = 04:00Z");
 }
 
+/* Objects with the same VTIMEZONE definition share one zone (libical
+ * expands its transitions once per process); a definition that differs in
+ * anything, even with the same TZID, gets its own. */
+static const char *zone_object(const char *offset)
+{
+    return apr_psprintf(pool,
+        VCAL_HEAD
+        "BEGIN:VTIMEZONE\r\nTZID:Shared/Zone\r\nBEGIN:STANDARD\r\n"
+        "TZOFFSETFROM:%s\r\nTZOFFSETTO:%s\r\n"
+        "DTSTART:19700101T000000\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\n"
+        "TZOFFSETFROM:%s\r\nTZOFFSETTO:+0900\r\n"
+        "DTSTART:19700329T020000\r\n"
+        "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\n"
+        "BEGIN:STANDARD\r\nTZOFFSETFROM:+0900\r\nTZOFFSETTO:%s\r\n"
+        "DTSTART:19701025T030000\r\n"
+        "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\n"
+        "END:VTIMEZONE\r\n"
+        "BEGIN:VEVENT\r\nUID:s@example.com\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART;TZID=Shared/Zone:20240110T090000\r\n"
+        "END:VEVENT\r\n" VCAL_TAIL, offset, offset, offset, offset);
+}
+
+static icaltimezone *zone_of(const char *text, const char **utc)
+{
+    calcore_object_t *obj;
+    calcore_precond_e pc;
+    const char *why;
+    icalproperty *p;
+    struct icaltimetype tt;
+
+    if (calcore_object_parse(&obj, &pc, &why, text, strlen(text), NULL,
+                             pool) != APR_SUCCESS) {
+        return NULL;
+    }
+    p = icalcomponent_get_first_property(calcore_object_master(obj),
+                                         ICAL_DTSTART_PROPERTY);
+    if (calcore_tz_prop_time(calcore_object_tzset(obj), p, &tt, NULL, NULL)
+        != APR_SUCCESS) {
+        return NULL;
+    }
+    *utc = fmt(calcore_tz_to_utc(tt, NULL));
+    return (icaltimezone *)tt.zone;
+}
+
+static void test_shared_zones(void)
+{
+    unsigned n0 = calcore__tzcache_count();
+    const char *u1 = NULL, *u2 = NULL, *u3 = NULL;
+    icaltimezone *z1 = zone_of(zone_object("+0300"), &u1);
+    icaltimezone *z2 = zone_of(zone_object("+0300"), &u2);
+    icaltimezone *z3 = zone_of(zone_object("+0400"), &u3);
+
+    ok(z1 != NULL && z1 == z2, "two objects with one VTIMEZONE text share "
+       "its zone");
+    ok(z3 != NULL && z3 != z1, "a different definition with the same TZID "
+       "gets its own zone");
+    is_int(calcore__tzcache_count() - n0, 2, "two definitions cached");
+    is_str(u1, "20240110T060000Z", "09:00 at +03:00 = 06:00Z");
+    is_str(u2, "20240110T060000Z", "... the same through the shared zone");
+    is_str(u3, "20240110T050000Z", "09:00 at +04:00 = 05:00Z");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -572,6 +634,7 @@ int main(void)
     test_time_strings();
     test_calendar_timezone();
     test_object_zone_precedence();
+    test_shared_zones();
 
     apr_pool_destroy(pool);
     apr_terminate();
