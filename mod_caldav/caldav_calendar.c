@@ -265,6 +265,13 @@ dav_error *caldav_object_prepare(request_rec *r, const caldav_calendar_t *cal,
             info->win_until = info->win_from;
         }
         info->before = idx->start < idx->inst_from;
+        /* the whole set's reach, so that a query far from the window
+         * skips this object's edges unless the set can reach the range */
+        info->first = caldav_sat_add(idx->start, -slack);
+        info->last = caldav_sat_add(idx->end, slack);
+        if (info->first == 0 && info->last == 0) {
+            info->last = 1;           /* 0/0 would read as "unknown" */
+        }
         info->after = idx->end > idx->inst_until
                       || (idx->flags & (CALCORE_INDEX_PAST_HORIZON
                                         | CALCORE_INDEX_TRUNCATED
@@ -308,17 +315,8 @@ dav_error *caldav_lookup_parent(request_rec *r, const dav_resource *res,
     const char *slash = strrchr(path, '/');
     const char *ppath = slash ? apr_pstrndup(r->pool, path, slash - path)
                               : "";
-    apr_status_t rv;
 
-    rv = calstore_lookup(res->info->st, ppath, parent, NULL, r->pool);
-    if (rv == CALSTORE_ENOENT) {
-        *parent = NULL;
-        return NULL;
-    }
-    if (rv != APR_SUCCESS) {
-        return caldav_store_error(r, rv, "Could not look up the parent");
-    }
-    return NULL;
+    return caldav_lookup_node(r, res->info->st, ppath, parent);
 }
 
 int caldav_is_calendar(const calstore_node_t *node)

@@ -505,6 +505,7 @@ int caldav_method_mkcalendar(request_rec *r, int extended_mkcol)
     }
     rv = calstore_mkcol_ex(resource->info->st, resource->info->path, flags,
                            stored, &node, r->pool);
+    caldav_lookup_forget(r);
     if (rv == CALSTORE_EEXIST) {
         err = dav_new_error_tag(r->pool, HTTP_FORBIDDEN, 0, 0,
                                 "A resource already exists at this URL",

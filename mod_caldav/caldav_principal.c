@@ -257,6 +257,7 @@ void caldav_provision(request_rec *r, calstore_t *st)
                                     caldav_displayname(r->pool, "Calendar"),
                                     r->pool);
         }
+        caldav_lookup_forget(r);
         if (rv != APR_SUCCESS) {
             char buf[256];
 

@@ -122,6 +122,7 @@ dav_error *caldav_propdb_commit(request_rec *r)
         return NULL;
     }
     rv = calstore_prop_patch(db->st, db->id, db->patch, db->pool);
+    caldav_lookup_forget(r);
     db->patch = NULL;               /* consumed: close() has nothing left */
     if (rv != APR_SUCCESS) {
         db->discard = 1;
@@ -141,6 +142,7 @@ static void caldav_db_close(dav_db *db)
         return;
     }
     rv = calstore_prop_patch(db->st, db->id, db->patch, db->pool);
+    caldav_lookup_forget(r);
     if (rv != APR_SUCCESS) {
         /* mod_dav gives close() no way to fail the request. */
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,

@@ -143,6 +143,119 @@ static dav_resource *caldav_make_resource(request_rec *r, apr_pool_t *pool,
     return res;
 }
 
+/* ---- the request's lookup cache ---------------------------------------
+ *
+ * mod_dav asks for the same nodes several times in one request (a PUT: the
+ * resource, then its parent for the precondition checks, then again for
+ * auto-versioning; the calendar checks read the parent once more).  Each
+ * answer is kept for the rest of the request (in the main request, so its
+ * subrequests share it), keyed by store path; a lookup also brings the
+ * parent collection along.  Every write through this module forgets the
+ * whole cache (caldav_lookup_forget), so a request never sees its own
+ * writes stale.  Writes by other requests may be missed exactly as they
+ * could be between two uncached lookups: a write transaction re-checks
+ * what it depends on. */
+
+typedef struct lookup_entry {
+    calstore_node_t *node;      /* NULL: no such node                       */
+    int parent_exists;          /* when node is NULL                        */
+} lookup_entry;
+
+typedef struct lookup_cache {
+    calstore_t *st;
+    apr_hash_t *map;            /* store path -> lookup_entry               */
+} lookup_cache;
+
+static request_rec *main_request(request_rec *r)
+{
+    while (r->main) {
+        r = r->main;
+    }
+    return r;
+}
+
+static lookup_cache *cache_for(request_rec *r, calstore_t *st, int create)
+{
+    request_rec *m = main_request(r);
+    lookup_cache *c = ap_get_module_config(m->request_config,
+                                           &caldav_module);
+
+    if (c && c->st != st) {
+        return NULL;            /* another store: not cached               */
+    }
+    if (!c && create) {
+        c = apr_pcalloc(m->pool, sizeof(*c));
+        c->st = st;
+        c->map = apr_hash_make(m->pool);
+        ap_set_module_config(m->request_config, &caldav_module, c);
+    }
+    return c;
+}
+
+void caldav_lookup_forget(request_rec *r)
+{
+    request_rec *m = main_request(r);
+    lookup_cache *c = ap_get_module_config(m->request_config,
+                                           &caldav_module);
+
+    if (c) {
+        apr_hash_clear(c->map);
+    }
+}
+
+/* Look up 'path' (cached).  *node is NULL when there is no such node. */
+static apr_status_t cached_lookup(request_rec *r, calstore_t *st,
+                                  const char *path, calstore_node_t **node,
+                                  int *parent_exists)
+{
+    lookup_cache *c = cache_for(r, st, 1);
+    lookup_entry *e;
+    calstore_node_t *parent = NULL;
+    apr_pool_t *p;
+    apr_status_t rv;
+
+    if (c && (e = apr_hash_get(c->map, path, APR_HASH_KEY_STRING))) {
+        *node = e->node;
+        *parent_exists = e->parent_exists;
+        return APR_SUCCESS;
+    }
+    p = main_request(r)->pool;
+    rv = calstore_lookup_ex(st, path, node, &parent, p);
+    if (rv != APR_SUCCESS && rv != CALSTORE_ENOENT) {
+        return rv;
+    }
+    *parent_exists = *node == NULL && parent != NULL;
+    if (c) {
+        const char *slash = strrchr(path, '/');
+
+        e = apr_palloc(p, sizeof(*e));
+        e->node = *node;
+        e->parent_exists = *parent_exists;
+        apr_hash_set(c->map, apr_pstrdup(p, path), APR_HASH_KEY_STRING, e);
+        if (parent && *path) {
+            e = apr_palloc(p, sizeof(*e));
+            e->node = parent;
+            e->parent_exists = 0;
+            apr_hash_set(c->map,
+                         slash ? apr_pstrndup(p, path, slash - path) : "",
+                         APR_HASH_KEY_STRING, e);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+dav_error *caldav_lookup_node(request_rec *r, calstore_t *st,
+                              const char *path, calstore_node_t **node)
+{
+    int parent_exists;
+    apr_status_t rv = cached_lookup(r, st, path, node, &parent_exists);
+
+    if (rv != APR_SUCCESS) {
+        return caldav_store_error(r, rv, "Could not look up the resource");
+    }
+    return NULL;
+}
+
 /* Resolve store path 'path' below 'root_uri' into a resource. */
 dav_error *caldav_resolve(request_rec *r, calstore_t *st,
                                  const char *root_uri, const char *path,
@@ -154,11 +267,8 @@ dav_error *caldav_resolve(request_rec *r, calstore_t *st,
     const char *uri;
     dav_resource *res;
 
-    rv = calstore_lookup(st, path, &node, &parent_exists, r->pool);
-    if (rv == CALSTORE_ENOENT) {
-        node = NULL;
-    }
-    else if (rv != APR_SUCCESS) {
+    rv = cached_lookup(r, st, path, &node, &parent_exists);
+    if (rv != APR_SUCCESS) {
         return caldav_store_error(r, rv, "Could not look up the resource");
     }
 
@@ -431,6 +541,7 @@ static dav_error *caldav_close_stream(dav_stream *stream, int commit)
         rv = calstore_put_ex(res->info->st, res->info->path, ctype, data,
                              len, caldav_cond(res, &cbuf), &info, &conflict,
                              &node, &created, r->pool);
+        caldav_lookup_forget(r);
         if (rv == CALSTORE_EUIDCONFLICT) {
             return caldav_uid_conflict_error(r, caldav_parent_uri(r->pool,
                                                                   res),
@@ -440,6 +551,7 @@ static dav_error *caldav_close_stream(dav_stream *stream, int commit)
     else {
         rv = calstore_put(res->info->st, res->info->path, ctype, data, len,
                           caldav_cond(res, &cbuf), &node, &created, r->pool);
+        caldav_lookup_forget(r);
     }
     if (rv != APR_SUCCESS) {
         return caldav_store_error(r, rv, "Could not store the resource");
@@ -595,6 +707,7 @@ static dav_error *caldav_create_collection(dav_resource *resource)
 
     rv = calstore_mkcol(resource->info->st, resource->info->path, &node,
                         r->pool);
+    caldav_lookup_forget(r);
     if (rv == CALSTORE_EEXIST) {
         return dav_new_error(r->pool, HTTP_METHOD_NOT_ALLOWED, 0, rv,
                              "MKCOL can only be executed on an unmapped URL");
@@ -639,6 +752,7 @@ static dav_error *caldav_remove_resource(dav_resource *resource,
     }
     rv = calstore_delete(resource->info->st, resource->info->path,
                          caldav_cond(resource, &cbuf), r->pool);
+    caldav_lookup_forget(r);
     if (rv != APR_SUCCESS) {
         return caldav_store_error(r, rv, "Could not delete the resource");
     }
@@ -746,6 +860,7 @@ static dav_error *caldav_copy_resource(const dav_resource *src,
                           depth == DAV_INFINITY ? -1 : 0,
                           dst->info->replace_pending, info, &conflict,
                           &node, dst->pool);
+    caldav_lookup_forget(dst->info->r);
     if (rv == CALSTORE_EUIDCONFLICT) {
         return caldav_uid_conflict_error(dst->info->r,
                                          caldav_parent_uri(dst->pool, dst),
@@ -775,6 +890,7 @@ static dav_error *caldav_move_resource(dav_resource *src, dav_resource *dst,
     rv = calstore_move_ex(src->info->st, src->info->path, dst->info->path,
                           dst->info->replace_pending, info, &conflict,
                           &node, dst->pool);
+    caldav_lookup_forget(dst->info->r);
     if (rv == CALSTORE_EUIDCONFLICT) {
         return caldav_uid_conflict_error(dst->info->r,
                                          caldav_parent_uri(dst->pool, dst),

@@ -112,6 +112,17 @@ dav_error *caldav_resolve(request_rec *r, calstore_t *st,
                           const char *root_uri, const char *path,
                           dav_resource **result);
 
+/* Look up the node at store path 'path' for request 'r' (*node NULL when
+ * there is none), through the request's lookup cache, which
+ * caldav_resolve() fills too.  Cached nodes live as long as the main
+ * request and must not be modified. */
+dav_error *caldav_lookup_node(request_rec *r, calstore_t *st,
+                              const char *path, calstore_node_t **node);
+
+/* Forget every cached lookup of the request 'r' belongs to.  Called after
+ * every write to the store made on behalf of 'r'. */
+void caldav_lookup_forget(request_rec *r);
+
 /* A resource for member 'node' of collection 'coll', from 'pool' (which
  * becomes the resource's pool). */
 dav_resource *caldav_member_resource(const dav_resource *coll,

@@ -520,6 +520,8 @@ typedef struct calobj_t {
     unsigned flags;             /* CALSTORE_CALOBJ_BEFORE | _AFTER          */
     apr_int64_t win_from;
     apr_int64_t win_until;
+    apr_int64_t first;          /* start of the earliest instance          */
+    apr_int64_t last;           /* end of the latest instance              */
     const char *uid;            /* uid_len bytes, NUL-terminated            */
     apr_size_t uid_len;
     const void *record;
@@ -583,6 +585,14 @@ static apr_status_t calobj_from_info(const calstore_calinfo_t *cal,
                 | (cal->after ? CALSTORE_CALOBJ_AFTER : 0);
     co->win_from = cal->win_from;
     co->win_until = cal->win_until;
+    if (cal->first == 0 && cal->last == 0) {
+        co->first = APR_INT64_MIN;
+        co->last = APR_INT64_MAX;
+    }
+    else {
+        co->first = cal->first;
+        co->last = cal->last;
+    }
     co->uid = cal->uid;
     co->uid_len = strlen(cal->uid);
     co->record = cal->record_len ? cal->record : "";
@@ -631,6 +641,8 @@ static unsigned char *calobj_encode(const calobj_t *co, apr_size_t *size,
     calstore_put_be32(buf + 24, (apr_uint32_t)co->uid_len);
     calstore_put_be32(buf + 28, (apr_uint32_t)co->record_len);
     calstore_put_be32(buf + 32, (apr_uint32_t)co->nspans);
+    calstore_put_be64(buf + 36, (apr_uint64_t)co->first);
+    calstore_put_be64(buf + 44, (apr_uint64_t)co->last);
     p = buf + CALSTORE_CALOBJ_FIXED;
     memcpy(p, co->uid, co->uid_len);
     p += co->uid_len;
@@ -670,6 +682,8 @@ static int calobj_decode(const void *data, apr_size_t len, calobj_t *co,
     co->comp = calstore_get_be32(buf + 4);
     co->win_from = (apr_int64_t)calstore_get_be64(buf + 8);
     co->win_until = (apr_int64_t)calstore_get_be64(buf + 16);
+    co->first = (apr_int64_t)calstore_get_be64(buf + 36);
+    co->last = (apr_int64_t)calstore_get_be64(buf + 44);
     p = buf + CALSTORE_CALOBJ_FIXED;
     co->uid_len = (apr_size_t)u;
     co->uid = apr_pstrmemdup(pool, (const char *)p, co->uid_len);
@@ -824,12 +838,31 @@ static apr_status_t put_kv(calstore_t *st, DB *db, DB_TXN *txn,
 /* Write the record of calendar object 'id', member 'name' of calendar
  * 'coll', and all its index entries.  Raises coll->rec.maxdur when one of
  * its short instances is longer; the caller writes coll's record (bump). */
+/* The value of a tr / 'G' entry: be64(end) + the object's component byte
+ * (so a query for one kind skips the others without reading anything). */
+static void span_val(unsigned char *v, const calstore_span_t *sp,
+                     const calobj_t *co)
+{
+    calstore_put_be64(v, (apr_uint64_t)sp->end);
+    v[8] = (unsigned char)(co->comp & CALSTORE_RES_COMP_MASK);
+}
+
+/* The value of an 'L' ('H') edge: the component byte + be64(first start)
+ * (be64(last end)) of the whole set: the unlisted instances lie in
+ * [first, win_from] ([win_until, last]). */
+static void edge_val(unsigned char *v, int kind, const calobj_t *co)
+{
+    v[0] = (unsigned char)(co->comp & CALSTORE_RES_COMP_MASK);
+    calstore_put_be64(v + 1, (apr_uint64_t)(kind == CALSTORE_EDGE_BEFORE
+                                            ? co->first : co->last));
+}
+
 static apr_status_t cal_index(calstore_t *st, DB_TXN *txn, node_ref_t *coll,
                               calstore_id_t id, const char *name,
                               apr_size_t nlen, const calobj_t *co,
                               apr_pool_t *pool)
 {
-    unsigned char k[32], k8[8], v[8], *rec, *uk;
+    unsigned char k[32], k8[8], v[16], *rec, *uk;
     apr_size_t size, usize;
     apr_uint64_t maxdur = coll->rec.maxdur;
     apr_status_t rv;
@@ -847,16 +880,16 @@ static apr_status_t cal_index(calstore_t *st, DB_TXN *txn, node_ref_t *coll,
     for (i = 0; i < co->nspans; i++) {
         const calstore_span_t *sp = &co->spans[i];
 
-        calstore_put_be64(v, (apr_uint64_t)sp->end);
+        span_val(v, sp, co);
         if (span_is_long(sp)) {
             long_key(k, coll->rec.id, sp, id);
-            rv = put_kv(st, st->tredge, txn, k, CALSTORE_LONG_KEY, v, 8,
-                        "writing a long instance");
+            rv = put_kv(st, st->tredge, txn, k, CALSTORE_LONG_KEY, v,
+                        CALSTORE_SPAN_VAL, "writing a long instance");
         }
         else {
             tr_key(k, coll->rec.id, sp->start, id);
-            rv = put_kv(st, st->tr, txn, k, CALSTORE_TR_KEY, v, 8,
-                        "writing a time-range entry");
+            rv = put_kv(st, st->tr, txn, k, CALSTORE_TR_KEY, v,
+                        CALSTORE_SPAN_VAL, "writing a time-range entry");
             if (span_dur(sp) > maxdur) {
                 maxdur = span_dur(sp);
             }
@@ -867,15 +900,19 @@ static apr_status_t cal_index(calstore_t *st, DB_TXN *txn, node_ref_t *coll,
     }
     if (co->flags & CALSTORE_CALOBJ_BEFORE) {
         edge_key(k, coll->rec.id, CALSTORE_EDGE_BEFORE, co->win_from, id);
-        if ((rv = put_kv(st, st->tredge, txn, k, CALSTORE_EDGE_KEY, "", 0,
-                         "writing a window edge")) != APR_SUCCESS) {
+        edge_val(v, CALSTORE_EDGE_BEFORE, co);
+        if ((rv = put_kv(st, st->tredge, txn, k, CALSTORE_EDGE_KEY, v,
+                         CALSTORE_EDGE_VAL, "writing a window edge"))
+            != APR_SUCCESS) {
             return rv;
         }
     }
     if (co->flags & CALSTORE_CALOBJ_AFTER) {
         edge_key(k, coll->rec.id, CALSTORE_EDGE_AFTER, co->win_until, id);
-        if ((rv = put_kv(st, st->tredge, txn, k, CALSTORE_EDGE_KEY, "", 0,
-                         "writing a window edge")) != APR_SUCCESS) {
+        edge_val(v, CALSTORE_EDGE_AFTER, co);
+        if ((rv = put_kv(st, st->tredge, txn, k, CALSTORE_EDGE_KEY, v,
+                         CALSTORE_EDGE_VAL, "writing a window edge"))
+            != APR_SUCCESS) {
             return rv;
         }
     }
@@ -1417,6 +1454,8 @@ static apr_status_t copy_members(calstore_t *st, DB_TXN *txn,
 typedef struct lookup_baton_t {
     path_t path;
     calstore_node_t *node;
+    calstore_node_t *parent;    /* if want_parent                           */
+    int want_parent;
     int parent_exists;
     apr_pool_t *pool;
 } lookup_baton_t;
@@ -1430,6 +1469,7 @@ static apr_status_t lookup_txn(calstore_t *st, DB_TXN *txn, void *baton,
     int n = b->path.n;
 
     b->parent_exists = 0;
+    b->parent = NULL;
     if (n == 0) {
         rv = resolve_dir(st, txn, &b->path, 0, 0, &node, scratch);
     }
@@ -1441,6 +1481,9 @@ static apr_status_t lookup_txn(calstore_t *st, DB_TXN *txn, void *baton,
         if (rv != APR_SUCCESS) {
             return rv;
         }
+        if (b->want_parent) {
+            b->parent = make_node(&dir, b->pool);
+        }
         rv = get_member(st, txn, dir.rec.id, b->path.seg[n - 1],
                         b->path.len[n - 1], 0, &node, scratch);
         if (rv == CALSTORE_ENOENT) {
@@ -1449,6 +1492,35 @@ static apr_status_t lookup_txn(calstore_t *st, DB_TXN *txn, void *baton,
     }
     if (rv == APR_SUCCESS) {
         b->node = make_node(&node, b->pool);
+    }
+    return rv;
+}
+
+apr_status_t calstore_lookup_ex(calstore_t *st, const char *path,
+                                calstore_node_t **node,
+                                calstore_node_t **parent, apr_pool_t *pool)
+{
+    lookup_baton_t b;
+    apr_status_t rv;
+
+    *node = NULL;
+    if (parent) {
+        *parent = NULL;
+    }
+    memset(&b, 0, sizeof(b));
+    b.pool = pool;
+    b.want_parent = parent != NULL;
+    if ((rv = parse_path(path, &b.path, pool)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = calstore__run(st, 0, lookup_txn, &b, pool);
+    if (rv == APR_SUCCESS || rv == CALSTORE_ENOENT) {
+        if (rv == APR_SUCCESS) {
+            *node = b.node;
+        }
+        if (parent) {
+            *parent = b.parent;
+        }
     }
     return rv;
 }
@@ -2584,6 +2656,40 @@ static apr_int64_t time_sub(apr_int64_t t, apr_uint64_t d)
     return d >= room ? APR_INT64_MIN : (apr_int64_t)((apr_uint64_t)t - d);
 }
 
+/* Does the value 'v' of an index entry read in a phase with filter 'filter'
+ * (1: a span, end >= qs; 2: a before edge, first <= qe; 3: an after edge,
+ * last >= qs) call for its object?  The component byte must also meet the
+ * query's mask. */
+static int entry_wanted(const query_baton_t *b, int filter,
+                        const unsigned char *v)
+{
+    unsigned comp;
+
+    switch (filter) {
+    case 1:
+        comp = v[8];
+        if ((apr_int64_t)calstore_get_be64(v) < b->qs) {
+            return 0;
+        }
+        break;
+    case 2:
+        comp = v[0];
+        if ((apr_int64_t)calstore_get_be64(v + 1) > b->qe) {
+            return 0;
+        }
+        break;
+    case 3:
+        comp = v[0];
+        if ((apr_int64_t)calstore_get_be64(v + 1) < b->qs) {
+            return 0;
+        }
+        break;
+    default:
+        return 1;
+    }
+    return b->comp_mask == 0 || (comp & b->comp_mask) != 0;
+}
+
 /* Advance 'q' (b->next) through the current phase: read index entries from
  * its resume point until the phase's range ends (then move to the next
  * phase), CALSTORE_BATCH new candidates were found, or '*budget' entries
@@ -2594,7 +2700,7 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
 {
     qpos_t *q = &b->next;
     unsigned char lo[32], hi[32];
-    apr_size_t lolen, hilen, keylen;
+    apr_size_t lolen, hilen, keylen, vallen;
     int filter = 0, ret, t_ret, done = 0;
     apr_uint64_t visited = 0;
     apr_status_t rv = APR_SUCCESS;
@@ -2612,6 +2718,7 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         calstore_put_ord64(hi + 8, b->qe);
         lolen = hilen = 16;
         keylen = CALSTORE_TR_KEY;
+        vallen = CALSTORE_SPAN_VAL;
         filter = 1;
         break;
     case Q_LONG_FIND:
@@ -2621,6 +2728,7 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         hi[8] = CALSTORE_EDGE_LONG;
         hilen = 9;
         keylen = CALSTORE_LONG_KEY;
+        vallen = CALSTORE_SPAN_VAL;
         break;
     case Q_LONG:
         lo[8] = hi[8] = CALSTORE_EDGE_LONG;
@@ -2630,6 +2738,7 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         calstore_put_ord64(hi + 10, b->qe);
         lolen = hilen = 18;
         keylen = CALSTORE_LONG_KEY;
+        vallen = CALSTORE_SPAN_VAL;
         filter = 1;
         break;
     case Q_BEFORE:
@@ -2638,6 +2747,8 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         lolen = 17;
         hilen = 9;
         keylen = CALSTORE_EDGE_KEY;
+        vallen = CALSTORE_EDGE_VAL;
+        filter = 2;
         break;
     case Q_AFTER:
         lo[8] = hi[8] = CALSTORE_EDGE_AFTER;
@@ -2645,6 +2756,8 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         calstore_put_ord64(hi + 9, b->qe);
         hilen = 17;
         keylen = CALSTORE_EDGE_KEY;
+        vallen = CALSTORE_EDGE_VAL;
+        filter = 3;
         break;
     default:
         return APR_SUCCESS;
@@ -2673,7 +2786,7 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
             done = 1;
             break;
         }
-        if (key.size != keylen || (filter && val.size != 8)) {
+        if (key.size != keylen || val.size != vallen) {
             rv = corrupt("calendar index key in collection", b->coll);
             break;
         }
@@ -2685,8 +2798,7 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
             break;
         }
         obj = calstore_get_be64((unsigned char *)key.data + keylen - 8);
-        if ((!filter
-             || (apr_int64_t)calstore_get_be64(val.data) >= b->qs)
+        if (entry_wanted(b, filter, val.data)
             && !idset_has(&b->seen, obj) && idset_add(local, obj, scratch)) {
             APR_ARRAY_PUSH(b->ids, calstore_id_t) = obj;
         }
@@ -4458,7 +4570,7 @@ static apr_status_t check_calobj(calstore_t *st, DB_TXN *txn, const DBT *key,
 {
     calstore_id_t id = key->size == 8 ? calstore_get_be64(key->data) : 0;
     node_ref_t node, coll;
-    unsigned char k[32], v[8], *uk;
+    unsigned char k[32], v[16], *uk;
     apr_size_t usize;
     apr_status_t rv = APR_SUCCESS;
     calobj_t co;
@@ -4498,16 +4610,17 @@ static apr_status_t check_calobj(calstore_t *st, DB_TXN *txn, const DBT *key,
     for (i = 0; i < co.nspans; i++) {
         const calstore_span_t *sp = &co.spans[i];
 
-        calstore_put_be64(v, (apr_uint64_t)sp->end);
+        span_val(v, sp, &co);
         if (span_is_long(sp)) {
             long_key(k, coll.rec.id, sp, id);
-            has = check_has(st, st->tredge, txn, k, CALSTORE_LONG_KEY, v, 8,
-                            &rv);
+            has = check_has(st, st->tredge, txn, k, CALSTORE_LONG_KEY, v,
+                            CALSTORE_SPAN_VAL, &rv);
             cs->want_edges++;
         }
         else {
             tr_key(k, coll.rec.id, sp->start, id);
-            has = check_has(st, st->tr, txn, k, CALSTORE_TR_KEY, v, 8, &rv);
+            has = check_has(st, st->tr, txn, k, CALSTORE_TR_KEY, v,
+                            CALSTORE_SPAN_VAL, &rv);
             cs->want_tr++;
             if (span_dur(sp) > coll.rec.maxdur) {
                 check_fail(cs, "instance longer than its calendar's maxdur",
@@ -4529,8 +4642,9 @@ static apr_status_t check_calobj(calstore_t *st, DB_TXN *txn, const DBT *key,
             continue;
         }
         edge_key(k, coll.rec.id, kind, i ? co.win_until : co.win_from, id);
-        if ((has = check_has(st, st->tredge, txn, k, CALSTORE_EDGE_KEY, "",
-                             0, &rv)) < 0) {
+        edge_val(v, kind, &co);
+        if ((has = check_has(st, st->tredge, txn, k, CALSTORE_EDGE_KEY, v,
+                             CALSTORE_EDGE_VAL, &rv)) < 0) {
             return rv;
         }
         cs->want_edges++;
@@ -4590,16 +4704,18 @@ static apr_status_t check_entry(calstore_t *st, DB_TXN *txn, const DBT *key,
 
     if (tr) {
         cs->trs++;
-        ok = key->size == CALSTORE_TR_KEY && val->size == 8;
+        ok = key->size == CALSTORE_TR_KEY && val->size == CALSTORE_SPAN_VAL;
     }
     else {
         cs->edges++;
         ok = key->size > 8
              && (k[8] == CALSTORE_EDGE_LONG
-                 ? key->size == CALSTORE_LONG_KEY && val->size == 8
+                 ? key->size == CALSTORE_LONG_KEY
+                   && val->size == CALSTORE_SPAN_VAL
                  : (k[8] == CALSTORE_EDGE_BEFORE
                     || k[8] == CALSTORE_EDGE_AFTER)
-                   && key->size == CALSTORE_EDGE_KEY && val->size == 0);
+                   && key->size == CALSTORE_EDGE_KEY
+                   && val->size == CALSTORE_EDGE_VAL);
     }
     if (!ok) {
         check_fail(cs, "bad time-range index entry in calendar", coll);
@@ -4914,7 +5030,7 @@ static apr_status_t damage_txn(calstore_t *st, DB_TXN *txn, void *baton,
                                apr_pool_t *scratch)
 {
     damage_t *d = baton;
-    unsigned char k[CALSTORE_TR_KEY], v[8], *rec;
+    unsigned char k[CALSTORE_TR_KEY], v[16], *rec;
     node_ref_t coll;
     apr_status_t rv;
     DBT key, val;
@@ -4962,13 +5078,15 @@ static apr_status_t damage_txn(calstore_t *st, DB_TXN *txn, void *baton,
         /* An entry for an object that does not exist; undo deletes it. */
         tr_key(k, CALSTORE_ROOT_ID, 0, APR_UINT64_C(0xFFFFFFFFFFFFFFF0));
         calstore_put_be64(v, 3600);
+        v[8] = 1;
         if ((d->key = malloc(sizeof(k))) == NULL) {
             return APR_ENOMEM;
         }
         memcpy(d->key, k, sizeof(k));
         d->klen = sizeof(k);
         d->db = st->tr;
-        return put_kv(st, st->tr, txn, k, sizeof(k), v, 8, "damage");
+        return put_kv(st, st->tr, txn, k, sizeof(k), v, CALSTORE_SPAN_VAL,
+                      "damage");
     case 'M':
         /* The calendar of the first tr entry longer than 0 s: its maxdur
          * set to 0. */
@@ -4980,7 +5098,7 @@ static apr_status_t damage_txn(calstore_t *st, DB_TXN *txn, void *baton,
         key.flags = val.flags = DB_DBT_REALLOC;
         rv = CALSTORE_ENOENT;
         while ((ret = c->get(c, &key, &val, DB_NEXT)) == 0) {
-            if (key.size == CALSTORE_TR_KEY && val.size == 8
+            if (key.size == CALSTORE_TR_KEY && val.size == CALSTORE_SPAN_VAL
                 && (apr_int64_t)calstore_get_be64(val.data)
                    > calstore_get_ord64((unsigned char *)key.data + 8)) {
                 rv = APR_SUCCESS;

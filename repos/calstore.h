@@ -17,7 +17,12 @@
  * Every mutating call below is exactly one Berkeley DB transaction, retried
  * internally on deadlock: when it returns APR_SUCCESS the change is committed
  * (durably, unless the store was opened with CALSTORE_DURABILITY_WRITE_NOSYNC),
- * and when it returns anything else nothing was changed.
+ * and when it returns anything else nothing was changed, with one exception:
+ * a failure to flush the log after the commit (an I/O error, which also
+ * panics the store) leaves the outcome unknown.  No call, read or write,
+ * returns data that is not yet on disk in a durable store (commits release
+ * their locks before the flush, so a reader may see a change whose flush is
+ * still under way; the reader flushes the log before it returns).
  *
  * Threads: a calstore_t is shared by all threads of a process; every call is
  * thread-safe.  Processes: any number of processes may open the same store at
@@ -189,6 +194,15 @@ void calstore_etag(const calstore_node_t *node, char *buf);
 apr_status_t calstore_lookup(calstore_t *st, const char *path,
                              calstore_node_t **node, int *parent_exists,
                              apr_pool_t *pool);
+
+/* calstore_lookup() that also returns, in one transaction, the parent
+ * collection of 'path': *parent (from 'pool') is set whenever the parent
+ * exists and is a collection, also when the result is CALSTORE_ENOENT (then
+ * *node is NULL); it is NULL for the root, or when the parent is missing.
+ * The adapter resolves a request's resource and its parent with one call. */
+apr_status_t calstore_lookup_ex(calstore_t *st, const char *path,
+                                calstore_node_t **node,
+                                calstore_node_t **parent, apr_pool_t *pool);
 
 /* Call 'cb' for every member of the collection 'dir', in name order.  Members
  * are read in batches and no Berkeley DB lock or cursor is held while 'cb'
@@ -385,6 +399,12 @@ typedef struct calstore_calinfo_t {
                                  win_from                                   */
     int after;                /* unlisted instances may start at or after
                                  win_until                                  */
+    apr_int64_t first;        /* start of the earliest and end of the       */
+    apr_int64_t last;         /* latest instance of the whole set (any
+                                 int64; both 0 = unknown, taken as the
+                                 widest range); they let a query skip the
+                                 window edges of objects that cannot reach
+                                 its range                                  */
     const apr_array_header_t *instances; /* calstore_span_t, by start       */
 } calstore_calinfo_t;
 

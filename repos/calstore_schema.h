@@ -50,7 +50,7 @@
 
 /* Version of the store as a whole, kept in meta.db under "format".  A store
  * with any other value is refused with CALSTORE_EFORMAT. */
-#define CALSTORE_FORMAT_VERSION    3
+#define CALSTORE_FORMAT_VERSION    4
 
 /* First byte of every node record. */
 #define CALSTORE_NODE_REC_VERSION  2
@@ -253,6 +253,8 @@ static APR_INLINE apr_int64_t calstore_get_ord64(const unsigned char *p)
 #define CALSTORE_TR_KEY        24    /* coll, ord64 start, obj              */
 #define CALSTORE_EDGE_KEY      25    /* coll, kind, ord64 boundary, obj     */
 #define CALSTORE_LONG_KEY      26    /* coll, 'G', class, ord64 start, obj  */
+#define CALSTORE_SPAN_VAL      9     /* tr and 'G': be64 end, comp byte     */
+#define CALSTORE_EDGE_VAL      9     /* 'L'/'H': comp byte, be64 first/last  */
 
 /* Class of a long instance of 'dur' seconds (dur > CALSTORE_LONG_INSTANCE):
  * the smallest k >= 0 with dur <= CALSTORE_LONG_INSTANCE << (k + 1). */
@@ -288,14 +290,18 @@ static APR_INLINE apr_uint64_t calstore_long_class_max(int k)
        24    4  u = UID length
        28    4  b = record (opaque blob) length
        32    4  n = number of spans
-       36    u  UID bytes, no NUL
-     36+u    b  the record given at PUT time (opaque)
-   36+u+b  16n  n spans, by strictly increasing start: be64 start, be64 end
+       36    8  first: start of the earliest instance of the whole set
+                (two's complement; CALCORE_TIME_MIN when unknown)
+       44    8  last: end of the latest instance (CALCORE_TIME_MAX when
+                unbounded or unknown)
+       52    u  UID bytes, no NUL
+     52+u    b  the record given at PUT time (opaque)
+   52+u+b  16n  n spans, by strictly increasing start: be64 start, be64 end
                 (two's complement); several instances with one start are
                 merged into one span with the latest end
 */
-#define CALSTORE_CALOBJ_REC_VERSION  1
-#define CALSTORE_CALOBJ_FIXED        36
+#define CALSTORE_CALOBJ_REC_VERSION  2
+#define CALSTORE_CALOBJ_FIXED        52
 #define CALSTORE_CALOBJ_BEFORE       0x01
 #define CALSTORE_CALOBJ_AFTER        0x02
 

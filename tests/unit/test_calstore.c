@@ -377,8 +377,9 @@ static void test_open(void)
     val.ulen = sizeof(fmt);
     val.flags = DB_DBT_USERMEM;
     ok(st->meta->get(st->meta, NULL, &key, &val, 0) == 0 && val.size == 4
-       && fmt[0] == 0 && fmt[1] == 0 && fmt[2] == 0 && fmt[3] == 3,
-       "meta \"format\" is be32(3)");
+       && fmt[0] == 0 && fmt[1] == 0 && fmt[2] == 0
+       && fmt[3] == CALSTORE_FORMAT_VERSION,
+       "meta \"format\" is be32(%d)", CALSTORE_FORMAT_VERSION);
     is_int(counts(st, c), APR_SUCCESS, "count records");
     ok(c[0] == 2 && c[1] == 1 && c[2] == 1 && c[3] == 0 && c[4] == 0,
        "fresh store: format + sequence, one node, one byid, no bodies, "
@@ -440,7 +441,7 @@ static void test_open(void)
     }
 
     /* Unknown format versions: the older format 2 (no change log) and a
-     * future 4. */
+     * future one. */
     ok(st->env->txn_begin(st->env, NULL, &txn, 0) == 0, "begin raw txn");
     fmt[3] = 2;
     val.data = fmt;
@@ -465,13 +466,13 @@ static void test_open(void)
            && meta->open(meta, NULL, "meta.db", NULL, DB_BTREE,
                          DB_AUTO_COMMIT, 0600) == 0,
            "open meta.db raw");
-        fmt[3] = 4;
-        ok(meta->put(meta, NULL, &key, &val, 0) == 0, "write format 4");
+        fmt[3] = CALSTORE_FORMAT_VERSION + 1;
+        ok(meta->put(meta, NULL, &key, &val, 0) == 0, "write a future format");
         meta->close(meta, 0);
         env->close(env, 0);
     }
     is_int(calstore_open(&st, sub, &opts, pool), CALSTORE_EFORMAT,
-           "open refuses format 4");
+           "open refuses a future format");
 
     apr_pool_destroy(pool);
     rm_rf(dir);
@@ -2218,6 +2219,34 @@ static void test_calendars(void)
            "c.ics", "after the window: found by its 'H' edge");
     is_str(range_names(st, cal_id, T0 - 3 * YEAR, T0 - 2 * YEAR, 0, pool),
            "c.ics", "before the window: found by its 'L' edge");
+    is_str(range_names(st, cal_id, T0 - 3 * YEAR, T0 - 2 * YEAR, COMP_TODO,
+                       pool), "", "... but not by a query for to-dos (the "
+           "edge carries the component)");
+    is_str(range_names(st, cal_id, T0 + 12 * DAY, T0 + 12 * DAY + 1,
+                       COMP_TODO, pool), "", "nor is its long instance");
+    is_str(range_names(st, cal_id, T0 + 30 * DAY + 90 * 60, T0 + 31 * DAY,
+                       COMP_TODO, pool), "", "nor a short one");
+    /* The same object, told how far its set reaches: the edges are only
+     * followed for ranges the set can meet. */
+    ci->uid = "uid-c2";
+    ci->first = T0 - 2 * YEAR;
+    ci->last = T0 + 3 * YEAR;
+    is_int(put_cal(st, "cal/c2.ics", ci, NULL, NULL, pool), APR_SUCCESS,
+           "put c2.ics: as c.ics, first start 2 years before T0, last end "
+           "3 years after");
+    is_str(range_names(st, cal_id, T0 - 3 * YEAR, T0 - 2 * YEAR - 1, 0,
+                       pool), "c.ics", "a range before its first start "
+           "skips its 'L' edge");
+    is_str(range_names(st, cal_id, T0 - 3 * YEAR, T0 - 2 * YEAR, 0, pool),
+           "c.ics,c2.ics", "a range reaching its first start follows it");
+    is_str(range_names(st, cal_id, T0 + 3 * YEAR + 1, T0 + 4 * YEAR, 0,
+                       pool), "c.ics", "a range after its last end skips "
+           "its 'H' edge");
+    is_str(range_names(st, cal_id, T0 + 3 * YEAR, T0 + 4 * YEAR, 0, pool),
+           "c.ics,c2.ics", "a range reaching its last end follows it");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+    is_int(calstore_delete(st, "cal/c2.ics", NULL, pool), APR_SUCCESS,
+           "delete c2.ics");
     /* The longest short instance decides how far back tr is read: one
      * that long must be found by a range starting exactly at its end,
      * and the longest long one (class 0: up to 14 days) likewise. */
