@@ -48,7 +48,11 @@ enum {
     CALDAV_PROPID_calendar_home_set,
     CALDAV_PROPID_calendar_user_address_set,
     CALDAV_PROPID_current_user_privilege_set,
-    CALDAV_PROPID_sync_token
+    CALDAV_PROPID_sync_token,
+    CALDAV_PROPID_acl,
+    CALDAV_PROPID_supported_privilege_set,
+    CALDAV_PROPID_acl_restrictions,
+    CALDAV_PROPID_inherited_acl_set
 };
 
 static const dav_liveprop_spec caldav_props[] = {
@@ -89,41 +93,22 @@ static const dav_liveprop_spec caldav_props[] = {
     { CALDAV_NS_DAV, "current-user-privilege-set",
       CALDAV_PROPID_current_user_privilege_set, 0 },
     { CALDAV_NS_DAV, "sync-token", CALDAV_PROPID_sync_token, 0 },
+    { CALDAV_NS_DAV, "acl", CALDAV_PROPID_acl, 0 },
+    { CALDAV_NS_DAV, "supported-privilege-set",
+      CALDAV_PROPID_supported_privilege_set, 0 },
+    { CALDAV_NS_DAV, "acl-restrictions", CALDAV_PROPID_acl_restrictions, 0 },
+    { CALDAV_NS_DAV, "inherited-acl-set", CALDAV_PROPID_inherited_acl_set,
+      0 },
     { 0 }
 };
 
-/* RFC 3744 5.4 under the default policy (see caldav_principal.c). */
+/* RFC 3744 5.4: what the current user may do here (caldav_acl.c). */
 static const char *caldav_privilege_set(const dav_resource *resource,
                                         apr_pool_t *p)
 {
-    request_rec *r = resource->info->r->main ? resource->info->r->main
-                                             : resource->info->r;
-    static const char *const all =
-        "<D:privilege><D:read/></D:privilege>"
-        "<D:privilege><D:read-current-user-privilege-set/></D:privilege>"
-        "<D:privilege><D:write/></D:privilege>"
-        "<D:privilege><D:write-properties/></D:privilege>"
-        "<D:privilege><D:write-content/></D:privilege>"
-        "<D:privilege><D:bind/></D:privilege>"
-        "<D:privilege><D:unbind/></D:privilege>"
-        "<D:privilege><C:read-free-busy xmlns:C=\"" CALDAV_NS "\"/>"
-        "</D:privilege>";
-    static const char *const read =
-        "<D:privilege><D:read/></D:privilege>"
-        "<D:privilege><D:read-current-user-privilege-set/></D:privilege>"
-        "<D:privilege><C:read-free-busy xmlns:C=\"" CALDAV_NS "\"/>"
-        "</D:privilege>";
-
-    (void)p;
-    if (caldav_check_access(r, resource->info->path, resource->uri, 1)
-        == NULL) {
-        return all;
-    }
-    if (caldav_check_access(r, resource->info->path, resource->uri, 0)
-        == NULL) {
-        return read;
-    }
-    return "";
+    return caldav_current_privileges(p, caldav_access_level(
+                                            resource->info->r,
+                                            resource->info->path));
 }
 
 static const char *caldav_href(apr_pool_t *p, const char *uri)
@@ -165,6 +150,14 @@ static const char *caldav_principal_value(const dav_resource *resource,
                             : NULL;
     case CALDAV_PROPID_current_user_privilege_set:
         return caldav_privilege_set(resource, p);
+    case CALDAV_PROPID_acl:
+        return caldav_acl_value(resource, p);
+    case CALDAV_PROPID_supported_privilege_set:
+        return caldav_supported_privilege_set(p);
+    case CALDAV_PROPID_acl_restrictions:
+        return caldav_acl_restrictions();
+    case CALDAV_PROPID_inherited_acl_set:
+        return caldav_inherited_acl_set(resource, p);
     case CALDAV_PROPID_sync_token:
         return resource->collection
                ? apr_xml_quote_string(p, caldav_sync_token(p, node), 0)
@@ -474,6 +467,7 @@ static dav_error *caldav_options_header(request_rec *r,
         return NULL;
     }
     apr_text_append(r->pool, phdr, "calendar-access");
+    apr_text_append(r->pool, phdr, "access-control");
     apr_text_append(r->pool, phdr, "extended-mkcol");
     return NULL;
 }
@@ -487,6 +481,7 @@ static dav_error *caldav_options_method(request_rec *r,
     }
     apr_text_append(r->pool, phdr, "REPORT");
     apr_text_append(r->pool, phdr, "MKCALENDAR");
+    apr_text_append(r->pool, phdr, "ACL");
     return NULL;
 }
 

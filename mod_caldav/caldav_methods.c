@@ -120,7 +120,20 @@ int caldav_method_proppatch(request_rec *r)
             ctx->operation = is_remove ? DAV_PROP_OP_DELETE : DAV_PROP_OP_SET;
             ctx->prop = prop;
             ctx->r = r;
-            dav_prop_validate(ctx);
+            if (prop->ns >= 0
+                && strcmp(APR_XML_GET_URI_ITEM(doc->namespaces, prop->ns),
+                          CALDAV_INTERNAL_NS) == 0) {
+                /* the module's own bookkeeping (a calendar's grants: set
+                 * them with ACL) */
+                ctx->err = dav_new_error_tag(r->pool, HTTP_FORBIDDEN, 0, 0,
+                                             "This property is protected",
+                                             NULL,
+                                             "cannot-modify-protected-"
+                                             "property");
+            }
+            else {
+                dav_prop_validate(ctx);
+            }
             if (DAV_PROP_CTX_HAS_ERR(*ctx)) {
                 failure = 1;
             }

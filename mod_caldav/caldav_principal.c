@@ -39,13 +39,13 @@ const caldav_dir_conf *caldav_dir_config(const request_rec *r)
     return ap_get_module_config(r->per_dir_config, &caldav_module);
 }
 
-static const char *caldav_principal_path(const caldav_dir_conf *conf)
+const char *caldav_principal_path(const caldav_dir_conf *conf)
 {
     return conf->principal_path ? conf->principal_path
                                 : CALDAV_DEFAULT_PRINCIPAL_PATH;
 }
 
-static const char *caldav_home_path(const caldav_dir_conf *conf)
+const char *caldav_home_path(const caldav_dir_conf *conf)
 {
     return conf->home_path ? conf->home_path : CALDAV_DEFAULT_HOME_PATH;
 }
@@ -155,32 +155,12 @@ const char *caldav_owner_of(const request_rec *r, const char *path,
 dav_error *caldav_check_access(request_rec *r, const char *path,
                                const char *href, int write)
 {
-    const request_rec *m = r->main ? r->main : r;
-    int principal_area;
-    const char *owner = caldav_owner_of(r, path, &principal_area);
-    dav_error *err;
+    int level = caldav_access_level(r, path);
 
-    if (owner == NULL || (m->user && strcmp(owner, m->user) == 0)) {
+    if (level >= (write ? CALDAV_ACCESS_WRITE : CALDAV_ACCESS_READ)) {
         return NULL;
     }
-    if (principal_area && !write && m->user) {
-        return NULL;            /* principals are readable by every user */
-    }
-    err = dav_new_error_tag(r->pool, HTTP_FORBIDDEN, 0, 0,
-                            apr_pstrcat(r->pool, m->user ? m->user
-                                                         : "anonymous",
-                                        " may not ", write ? "modify "
-                                                           : "read ",
-                                        href, NULL),
-                            NULL, "need-privileges");
-    err->childtags = apr_pstrcat(r->pool,
-                                 "<D:resource><D:href>",
-                                 apr_xml_quote_string(r->pool,
-                                     ap_escape_uri(r->pool, href), 0),
-                                 "</D:href><D:privilege>",
-                                 write ? "<D:write/>" : "<D:read/>",
-                                 "</D:privilege></D:resource>", NULL);
-    return err;
+    return caldav_need_privilege(r, href, write ? "D:write" : "D:read");
 }
 
 /* ---- provisioning ---------------------------------------------------- */
@@ -329,16 +309,54 @@ int caldav_authorize_request(request_rec *r)
     case M_GET:                 /* and HEAD */
     case M_OPTIONS:
     case M_PROPFIND:
-    case M_REPORT:
     case M_COPY:                /* the source of a COPY is only read */
         write = 0;
+        break;
+    case M_REPORT:
+        /* free-busy-query needs C:read-free-busy only; the other reports
+         * check DAV:read themselves (caldav_report.c) */
+        if (caldav_access_level(r, path) < CALDAV_ACCESS_FREEBUSY) {
+            return dav_handle_err(r, caldav_need_privilege(r, r->uri,
+                                                           "D:read"), NULL);
+        }
+        write = -1;
         break;
     default:
         write = 1;
         break;
     }
-    if ((err = caldav_check_access(r, path, r->uri, write)) != NULL) {
+    if (write >= 0 && (err = caldav_check_access(r, path, r->uri, write))
+                      != NULL) {
         return dav_handle_err(r, err, NULL);
+    }
+    if (write == 1 && r->method_number != M_PROPPATCH
+        && r->method_number != M_PUT
+        && caldav_access_level(r, path) < CALDAV_ACCESS_OWNER) {
+        /* A sharee with DAV:write adds, changes and removes objects and
+         * sets properties; deleting, moving or re-sharing the collection
+         * itself (or creating collections) takes unbind/bind on the home
+         * or DAV:write-acl, which stay with the owner. */
+        const caldav_dir_conf *c = caldav_dir_config(r);
+        const char *home = caldav_home_path(c);
+        apr_size_t n = strlen(home);
+        const char *rest = strncmp(path, home, n) == 0 && path[n] == '/'
+                           ? strchr(path + n + 1, '/') : NULL;
+
+        int m = r->method_number;
+
+        if (rest == NULL || strchr(rest + 1, '/') == NULL || m == M_MKCOL
+            || m == caldav_m_mkcalendar) {
+            return dav_handle_err(r, caldav_need_privilege(
+                                      r, r->uri,
+                                      m == M_DELETE || m == M_MOVE
+                                      ? "D:unbind"
+                                      : m == M_MKCOL
+                                        || m == caldav_m_mkcalendar
+                                        ? "D:bind"
+                                        : m == caldav_m_acl ? "D:write-acl"
+                                                            : "D:write"),
+                                  NULL);
+        }
     }
     if (r->method_number == M_COPY || r->method_number == M_MOVE) {
         const char *dest = apr_table_get(r->headers_in, "Destination");

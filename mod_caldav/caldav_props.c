@@ -64,6 +64,20 @@ static dav_error *caldav_db_load(dav_db *db)
         return caldav_store_error(db->resource->info->r, rv,
                                   "Could not read the dead properties");
     }
+    {
+        /* the module's own bookkeeping is no property of the resource */
+        int i, j;
+
+        for (i = j = 0; i < db->props->nelts; i++) {
+            calstore_prop_t *pr = &APR_ARRAY_IDX(db->props, i,
+                                                 calstore_prop_t);
+
+            if (strcmp(pr->ns, CALDAV_INTERNAL_NS) != 0) {
+                APR_ARRAY_IDX(db->props, j++, calstore_prop_t) = *pr;
+            }
+        }
+        db->props->nelts = j;
+    }
     return NULL;
 }
 
@@ -262,6 +276,11 @@ static dav_error *caldav_db_store(dav_db *db, const dav_prop_name *name,
     apr_size_t len;
     dav_error *err;
 
+    if (strcmp(name->ns, CALDAV_INTERNAL_NS) == 0) {
+        return dav_new_error(db->pool, HTTP_FORBIDDEN, 0, 0,
+                             "Properties in " CALDAV_INTERNAL_NS " are "
+                             "protected");
+    }
     if ((err = caldav_db_load(db)) != NULL) {
         return err;
     }
@@ -285,6 +304,11 @@ static dav_error *caldav_db_store(dav_db *db, const dav_prop_name *name,
 
 static dav_error *caldav_db_remove(dav_db *db, const dav_prop_name *name)
 {
+    if (strcmp(name->ns, CALDAV_INTERNAL_NS) == 0) {
+        return dav_new_error(db->pool, HTTP_FORBIDDEN, 0, 0,
+                             "Properties in " CALDAV_INTERNAL_NS " are "
+                             "protected");
+    }
     caldav_db_queue(db, name->ns, name->name, NULL, 0);
     return NULL;
 }

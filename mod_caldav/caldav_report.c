@@ -1295,6 +1295,12 @@ static int caldav_deliver_report(request_rec *r, const dav_resource *resource,
     ctx->target = resource;
     ctx->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
 
+    if (!caldav_is(doc, root, CALDAV_NS, "free-busy-query")
+        && (*err = caldav_check_access(r, resource->info->path,
+                                       resource->uri, 0)) != NULL) {
+        return OK;              /* the request-level check let a
+                                   read-free-busy grantee through */
+    }
     if (caldav_is(doc, root, CALDAV_NS, "calendar-query")) {
         *err = caldav_report_query(ctx);
     }

@@ -144,6 +144,9 @@ static void *caldav_merge_server_conf(apr_pool_t *p, void *base, void *add)
                                            : b->max_instances;
     conf->max_attendees = a->max_attendees ? a->max_attendees
                                            : b->max_attendees;
+    conf->synclog_set = a->synclog_set || b->synclog_set;
+    conf->synclog_age = a->synclog_set ? a->synclog_age : b->synclog_age;
+    conf->synclog_max = a->synclog_set ? a->synclog_max : b->synclog_max;
     return conf;
 }
 
@@ -204,6 +207,68 @@ static const char *caldav_cmd_durability(cmd_parms *cmd, void *dconf,
         return "CalDAVDurability must be 'sync' (every commit is on disk "
                "before the response) or 'nosync' (commits survive a crash of "
                "httpd, not of the machine)";
+    }
+    return NULL;
+}
+
+/* "90d", "12h", "30m", "45s" or plain seconds; -1 when malformed. */
+static apr_int64_t caldav_parse_duration(const char *arg)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10), unit = 1;
+
+    if (end == arg || n < 0) {
+        return -1;
+    }
+    switch (*end) {
+    case 'd': unit = 86400; end++; break;
+    case 'h': unit = 3600; end++; break;
+    case 'm': unit = 60; end++; break;
+    case 's': end++; break;
+    case '\0': break;
+    default: return -1;
+    }
+    if (*end != '\0' || n > APR_INT64_C(100000) * 86400 / unit) {
+        return -1;
+    }
+    return n * unit;
+}
+
+/* CalDAVSyncLogRetention AGE [MAX] | off */
+static const char *caldav_cmd_synclog(cmd_parms *cmd, void *dconf,
+                                      const char *age, const char *max)
+{
+    caldav_server_conf *conf =
+        ap_get_module_config(cmd->server->module_config, &caldav_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t secs;
+    char *end;
+
+    if (err) {
+        return err;
+    }
+    conf->synclog_set = 1;
+    if (strcasecmp(age, "off") == 0 && max == NULL) {
+        conf->synclog_age = 0;
+        conf->synclog_max = 0;
+        return NULL;
+    }
+    secs = caldav_parse_duration(age);
+    if (secs < 0) {
+        return "CalDAVSyncLogRetention: the age is a number of seconds or a "
+               "number followed by s, m, h or d (e.g. 90d), 0 for no age "
+               "limit, or 'off'";
+    }
+    conf->synclog_age = apr_time_from_sec(secs);
+    conf->synclog_max = CALDAV_DEFAULT_SYNCLOG_MAX;
+    if (max) {
+        apr_int64_t n = apr_strtoi64(max, &end, 10);
+
+        if (end == max || *end || n < 0 || n > 100000000) {
+            return "CalDAVSyncLogRetention: the second argument is the number "
+                   "of removals kept per collection (0 = no limit)";
+        }
+        conf->synclog_max = (unsigned)n;
     }
     return NULL;
 }
@@ -389,6 +454,10 @@ static const command_rec caldav_cmds[] = {
                   "(must not be reachable through any URL)"),
     AP_INIT_TAKE1("CalDAVDurability", caldav_cmd_durability, NULL, RSRC_CONF,
                   "sync (default) or nosync"),
+    AP_INIT_TAKE12("CalDAVSyncLogRetention", caldav_cmd_synclog, NULL,
+                   RSRC_CONF, "how long removals stay in the sync log (e.g. "
+                   "90d) and how many per collection (default 90d 10000), "
+                   "or off"),
     AP_INIT_TAKE1("CalDAVCacheSize", caldav_cmd_cache, NULL, RSRC_CONF,
                   "Berkeley DB cache size per store (default 64M)"),
     AP_INIT_TAKE1("CalDAVMaxResourceSize", caldav_cmd_max_size, NULL,
@@ -515,6 +584,7 @@ static int caldav_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     calcore_log_set(caldav_log_cb, s, caldav_log_max(s));
     caldav_store_options(s, &opts);
     caldav_m_mkcalendar = ap_method_register(pconf, "MKCALENDAR");
+    caldav_m_acl = ap_method_register(pconf, "ACL");
 
     /* libical's global state, once, before any thread exists; the
      * children inherit it. */
@@ -584,20 +654,68 @@ static void caldav_sleep(caldav_maint_t *m, apr_interval_time_t t)
     }
 }
 
+/* How often a child prunes the sync logs: hourly, or more often for a
+ * retention shorter than two hours (half the age, at least every second). */
+static apr_interval_time_t caldav_prune_every(const caldav_server_conf *c)
+{
+    apr_interval_time_t every = apr_time_from_sec(3600);
+
+    if (c->synclog_age > 0 && c->synclog_age / 2 < every) {
+        every = c->synclog_age / 2;
+    }
+    return every < apr_time_from_sec(1) ? apr_time_from_sec(1) : every;
+}
+
 static void *APR_THREAD_FUNC caldav_maint_main(apr_thread_t *t, void *data)
 {
     caldav_maint_t *m = data;
+    const caldav_server_conf *c = caldav_server_config(m->s);
+    apr_interval_time_t age = c->synclog_set ? c->synclog_age
+                                             : CALDAV_DEFAULT_SYNCLOG_AGE;
+    unsigned max = c->synclog_set ? c->synclog_max
+                                  : CALDAV_DEFAULT_SYNCLOG_MAX;
+    caldav_server_conf eff;
+    apr_time_t next_prune;
+    apr_pool_t *pool;
 
+    eff.synclog_age = age;
+    /* the first prune a little after start-up, spread over the children */
+    next_prune = apr_time_now() + caldav_prune_every(&eff) / 4
+                 + (apr_time_t)(getpid() % 60) * APR_USEC_PER_SEC
+                   * (caldav_prune_every(&eff) > apr_time_from_sec(120));
+    apr_pool_create(&pool, NULL);
     while (!m->stop) {
         apr_hash_index_t *hi;
+        int prune = (age > 0 || max > 0) && apr_time_now() >= next_prune;
 
         m->heartbeat = apr_time_now();
         caldav_sleep(m, apr_time_from_sec(1));
         for (hi = apr_hash_first(NULL, caldav_stores); hi && !m->stop;
              hi = apr_hash_next(hi)) {
-            (void)calstore_maintain(apr_hash_this_val(hi), -1);
+            calstore_t *st = apr_hash_this_val(hi);
+            apr_status_t rv;
+
+            (void)calstore_maintain(st, -1);
+            if (prune && !m->stop) {
+                /* every collection's log; a token older than what is
+                 * dropped gets DAV:valid-sync-token */
+                rv = calstore_changes_prune(st, 0, age, max, pool);
+                apr_pool_clear(pool);
+                if (rv != APR_SUCCESS) {
+                    char buf[256];
+
+                    ap_log_error(APLOG_MARK, APLOG_WARNING, rv, m->s,
+                                 "CalDAVStore %s: pruning the sync logs "
+                                 "failed: %s", calstore_dir(st),
+                                 calstore_strerror(rv, buf, sizeof(buf)));
+                }
+            }
+        }
+        if (prune) {
+            next_prune = apr_time_now() + caldav_prune_every(&eff);
         }
     }
+    apr_pool_destroy(pool);
     /* return, not apr_thread_exit(): pthread_exit upsets ASan */
     return NULL;
 }
@@ -785,6 +903,9 @@ static int caldav_handler(request_rec *r)
     }
     if (r->method_number == caldav_m_mkcalendar) {
         return caldav_method_mkcalendar(r, 0);
+    }
+    if (r->method_number == caldav_m_acl) {
+        return caldav_method_acl(r);
     }
     if (r->method_number == M_MKCOL && caldav_has_body(r)) {
         return caldav_method_mkcalendar(r, 1);      /* RFC 5689 */

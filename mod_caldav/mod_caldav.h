@@ -52,7 +52,18 @@ typedef struct caldav_server_conf {
     apr_int64_t max_date_time;      /* UTC seconds; 0 = unset              */
     unsigned max_instances;         /* 0 = unset                           */
     unsigned max_attendees;         /* 0 = unset                           */
+    int synclog_set;                /* CalDAVSyncLogRetention seen         */
+    apr_interval_time_t synclog_age;/* removals older than this are pruned;
+                                       0 = no age limit                     */
+    unsigned synclog_max;           /* removals kept per collection; 0 = no
+                                       count limit                          */
 } caldav_server_conf;
+
+/* CalDAVSyncLogRetention defaults: removals (tombstones) are kept 90 days,
+ * at most 10,000 per collection; a client whose token is older must sync
+ * from scratch (DAV:valid-sync-token). */
+#define CALDAV_DEFAULT_SYNCLOG_AGE apr_time_from_sec(90 * 86400)
+#define CALDAV_DEFAULT_SYNCLOG_MAX 10000u
 
 #define CALDAV_DEFAULT_MAX_RESOURCE_SIZE ((apr_off_t)10 * 1024 * 1024)
 #define CALDAV_DEFAULT_MIN_DATE      ((apr_int64_t)-2208988800LL) /* 1900 */
@@ -62,6 +73,10 @@ typedef struct caldav_server_conf {
 
 #define CALDAV_NS    "urn:ietf:params:xml:ns:caldav"
 #define CALDAV_CS_NS "http://calendarserver.org/ns/"
+
+/* Dead properties in this namespace are the module's own bookkeeping (a
+ * calendar's grants): never listed by PROPFIND, refused by PROPPATCH. */
+#define CALDAV_INTERNAL_NS "urn:x-mod-caldav:internal"
 
 /* A calendar collection's node flags: CALSTORE_COLL_CALENDAR plus its
  * supported-calendar-component-set (calcore_comp_e bits) shifted by this. */
@@ -249,6 +264,48 @@ void caldav_principal_child_init(apr_pool_t *pchild);
 int caldav_well_known(request_rec *r);
 void caldav_set_well_known_target(const char *location);
 
+/* The principal and home areas of the store (CalDAVPrincipalPath,
+ * CalDAVHomePath or their defaults). */
+const char *caldav_principal_path(const caldav_dir_conf *conf);
+const char *caldav_home_path(const caldav_dir_conf *conf);
+
+/* ---- caldav_acl.c ---- */
+
+/* What the user of a request may do with a store path, in increasing
+ * order: nothing, free-busy-query, read, read and write (a shared
+ * calendar's objects and properties), everything (the owner, or a path
+ * outside every home and principal). */
+#define CALDAV_ACCESS_NONE     0
+#define CALDAV_ACCESS_FREEBUSY 1
+#define CALDAV_ACCESS_READ     2
+#define CALDAV_ACCESS_WRITE    3
+#define CALDAV_ACCESS_OWNER    4
+
+/* The access level of the user of 'r' (the main request's) on store path
+ * 'path' under the owner-plus-grants policy of docs/caldav.md.  Grants
+ * are read through the request's caches.  Never fails: a store error
+ * reads as CALDAV_ACCESS_NONE. */
+int caldav_access_level(request_rec *r, const char *path);
+
+/* A 403 DAV:need-privileges error for 'href' lacking 'privilege' (a
+ * qualified element name such as "D:read" or "D:write-acl"). */
+dav_error *caldav_need_privilege(request_rec *r, const char *href,
+                                 const char *privilege);
+
+/* Property values (the inside of the element; from 'p'):
+ * DAV:supported-privilege-set, DAV:current-user-privilege-set for a level,
+ * DAV:acl-restrictions, DAV:acl (NULL when the user may not read the ACL
+ * or 'res' has none), DAV:inherited-acl-set. */
+const char *caldav_supported_privilege_set(apr_pool_t *p);
+const char *caldav_current_privileges(apr_pool_t *p, int level);
+const char *caldav_acl_restrictions(void);
+const char *caldav_acl_value(const dav_resource *res, apr_pool_t *p);
+const char *caldav_inherited_acl_set(const dav_resource *res,
+                                     apr_pool_t *p);
+
+/* The ACL method (RFC 3744 8.1) on a calendar collection, by its owner. */
+int caldav_method_acl(request_rec *r);
+
 /* ---- caldav_props.c ---- */
 
 /* Serialise a property element from a request document into the stored
@@ -278,6 +335,7 @@ int caldav_method_mkcalendar(request_rec *r, int extended_mkcol);
 
 /* The method number of MKCALENDAR (registered in post_config). */
 extern int caldav_m_mkcalendar;
+extern int caldav_m_acl;            /* caldav_acl.c */
 
 /* ---- caldav_report.c ---- */
 

@@ -206,8 +206,8 @@ def privileges(client, rel):
 def test_current_user_privilege_set(dav, bob):
     propfind(dav, "")
     propfind(bob, "")
-    full = {"read", "read-current-user-privilege-set", "write", "write-properties",
-            "write-content", "bind", "unbind", "read-free-busy"}
+    full = {"all", "read", "read-current-user-privilege-set", "write", "write-properties",
+            "write-content", "bind", "unbind", "read-free-busy", "read-acl", "write-acl"}
     assert privileges(dav, "calendars/alice/calendar/") == full
     assert privileges(dav, "principals/alice/") == full
     assert privileges(bob, "principals/alice/") == {

@@ -168,3 +168,47 @@ def test_sync_limit_and_continuation(dav, coll):
     assert rounds == 3
     assert set(seen) == set(names)
     assert seen == state(dav, cal)
+
+
+def test_retention_prunes_old_removals(servers, request):
+    """CalDAVSyncLogRetention: removals older than the age are dropped by the
+    children's maintenance thread; a token from before them is then refused
+    with DAV:valid-sync-token (the client resyncs), while a token taken after
+    the prune goes on working.  Additions are never dropped."""
+    import time
+    from davclient import Dav
+
+    srv = servers.new("retention", extra="CalDAVSyncLogRetention 2s 0\n")
+    try:
+        dav = Dav(srv.base_url, auth=("alice", "alice"))
+        cal = "calendars/alice/ret-%s/" % uuid.uuid4().hex[:8]
+        assert dav.request("MKCALENDAR", cal).status_code == 201
+        for n in ("a", "b"):
+            assert dav.put(cal + n + ".ics", (EVENT % (n, n)).encode(),
+                           content_type="text/calendar").status_code == 201
+        _, t0, _ = parse(sync(dav, cal, ""))
+        assert dav.delete(cal + "a.ics").status_code == 204
+        changes, t1, _ = parse(sync(dav, cal, t0))
+        assert changes == {"a.ics": None}
+        # the prune runs at least every second (half the age); wait until the
+        # removal is older than 2 s and a prune has run
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            r = sync(dav, cal, t0)
+            if r.status_code == 403:
+                break
+            time.sleep(0.5)
+        assert r.status_code == 403 and "valid-sync-token" in r.text, (r.status_code,
+                                                                       r.text[:300])
+        # a full sync gives the members (the addition of b.ics survives) and a
+        # token that works
+        changes, t2, _ = parse(sync(dav, cal, ""))
+        assert set(changes) == {"b.ics"}
+        assert parse(sync(dav, cal, t2))[0] == {}
+        assert dav.put(cal + "c.ics", (EVENT % ("c", "c")).encode(),
+                       content_type="text/calendar").status_code == 201
+        assert set(parse(sync(dav, cal, t2))[0]) == {"c.ics"}
+        dav.session.close()
+    finally:
+        problems = servers.finish(srv, keep=request.session.testsfailed > 0)
+    assert not problems, "\n".join(problems)
