@@ -25,6 +25,7 @@
 #include "calcore_filter.h"
 #include "calcore_caldata.h"
 #include "calcore_freebusy.h"
+#include "calcore_feed.h"
 
 /* Once-per-process initialisation.  Call it single-threaded, before any
  * thread that uses calcore exists (httpd: post_config in the parent, so

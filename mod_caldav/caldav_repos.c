@@ -585,6 +585,9 @@ static dav_error *caldav_set_headers(request_rec *r,
     if (!resource->exists) {
         return NULL;
     }
+    if (caldav_is_feed(resource)) {
+        return caldav_feed_headers(r, resource);
+    }
     calstore_etag(node, etag);
     apr_table_setn(r->headers_out, "ETag", apr_pstrdup(r->pool, etag));
     ap_update_mtime(r, node->modified);
@@ -676,6 +679,9 @@ static dav_error *caldav_deliver(const dav_resource *resource,
     apr_size_t len;
     apr_status_t rv;
 
+    if (caldav_is_feed(resource)) {
+        return caldav_feed_deliver(resource, output);
+    }
     if (resource->collection) {
         return caldav_deliver_index(resource, output);
     }

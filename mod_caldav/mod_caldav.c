@@ -116,6 +116,8 @@ static void *caldav_merge_dir_conf(apr_pool_t *p, void *base, void *add)
                                               : b->default_comps;
     conf->address_template = a->address_template ? a->address_template
                                                  : b->address_template;
+    conf->feed_refresh = a->feed_refresh ? a->feed_refresh
+                                         : b->feed_refresh;
     return conf;
 }
 
@@ -432,7 +434,23 @@ static const char *caldav_cmd_address(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *caldav_cmd_feed_refresh(cmd_parms *cmd, void *dconf,
+                                           const char *arg)
+{
+    apr_int64_t s = caldav_parse_duration(arg);
+
+    if (s <= 0) {
+        return "CalDAVFeedRefresh: a duration such as 1h, 30m, 1d or a "
+               "number of seconds (more than 0)";
+    }
+    ((caldav_dir_conf *)dconf)->feed_refresh = s;
+    return NULL;
+}
+
 static const command_rec caldav_cmds[] = {
+    AP_INIT_TAKE1("CalDAVFeedRefresh", caldav_cmd_feed_refresh, NULL,
+                  RSRC_CONF | ACCESS_CONF, "how often feed subscribers should refresh "
+                  "(REFRESH-INTERVAL, X-PUBLISHED-TTL; default 1h)"),
     AP_INIT_TAKE1("CalDAVPrincipalPath", caldav_cmd_segment, (void *)1,
                   ACCESS_CONF, "where principals live below the location "
                   "(default principals)"),

@@ -33,7 +33,12 @@ typedef struct caldav_dir_conf {
                                        NULL = default                       */
     unsigned default_comps;         /* its components; 0 = default          */
     const char *address_template;   /* CalDAVUserAddress; NULL = default   */
+    apr_int64_t feed_refresh;       /* CalDAVFeedRefresh, seconds; 0 =
+                                       default                              */
 } caldav_dir_conf;
+
+/* REFRESH-INTERVAL / X-PUBLISHED-TTL of feeds: an hour. */
+#define CALDAV_DEFAULT_FEED_REFRESH 3600
 
 #define CALDAV_DEFAULT_PRINCIPAL_PATH "principals"
 #define CALDAV_DEFAULT_HOME_PATH      "calendars"
@@ -305,6 +310,17 @@ const char *caldav_inherited_acl_set(const dav_resource *res,
 
 /* The ACL method (RFC 3744 8.1) on a calendar collection, by its owner. */
 int caldav_method_acl(request_rec *r);
+
+/* ---- caldav_feed.c ---- */
+
+/* Is GET on 'res' a feed (an existing calendar collection)? */
+int caldav_is_feed(const dav_resource *res);
+
+/* GET of a calendar collection (docs/caldav.md, "Feeds"): validate the
+ * query parameters (400 for bad ones), set ETag, Last-Modified and the
+ * content type; then stream the calendar as one VCALENDAR. */
+dav_error *caldav_feed_headers(request_rec *r, const dav_resource *res);
+dav_error *caldav_feed_deliver(const dav_resource *res, ap_filter_t *output);
 
 /* ---- caldav_props.c ---- */
 

@@ -15,6 +15,7 @@
 #include <apr_strings.h>
 
 #include "calcore.h"
+#include "calcore_private.h"
 #include "tap.h"
 
 /* ---- watching libical's file accesses ----------------------------------- */

@@ -1,0 +1,477 @@
+/*
+ * caldav_feed.c - GET on a calendar collection: the whole calendar as one
+ * text/calendar VCALENDAR (a webcal feed), streamed.
+ *
+ *   GET /dav/calendars/alice/calendar/
+ *       [?start=20240101T000000Z&end=20240201T000000Z[&expand=1]]
+ *       [&component=VEVENT,VTODO]
+ *
+ * Every member's components are copied octet for octet from the stored
+ * objects (calcore_feed_split), each distinct VTIMEZONE (by TZID) once,
+ * just before the first component that may use it.  The calendar's
+ * DAV:displayname and C:calendar-description become X-WR-CALNAME /
+ * X-WR-CALDESC; REFRESH-INTERVAL and X-PUBLISHED-TTL come from
+ * CalDAVFeedRefresh.  With start/end only objects with an instance in the
+ * range are included (found through the time-range index, checked
+ * exactly); with expand the recurrences are flattened into instances in
+ * UTC (RFC 4791 9.6.5 semantics, so generated rather than copied text).
+ *
+ * The ETag is the collection's (it changes with every change of a member)
+ * with a digest of the query string for the narrowed variants, so
+ * If-None-Match / If-Modified-Since get 304 from mod_dav's GET and any
+ * cache can keep the feed.  Objects are read one at a time into a scratch
+ * pool and written through the output filters: memory does not grow with
+ * the size of the calendar.
+ */
+#include <apr_strings.h>
+#include <apr_xml.h>
+#include <apr_md5.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_filter.h>
+
+#include "mod_caldav.h"
+#include "calcore_feed.h"
+#include "calcore_filter.h"
+#include "calcore_caldata.h"
+
+#define FEED_KEY "caldav-feed"
+#define FEED_KINDS 8            /* calcore_comp_e bits                     */
+
+typedef struct caldav_feed_t {
+    int ranged;
+    calcore_time_t start, end;
+    int expand;
+    unsigned comps;             /* calcore_comp_e bits; 0 = all             */
+} caldav_feed_t;
+
+int caldav_is_feed(const dav_resource *res)
+{
+    return res->exists && res->collection
+           && caldav_is_calendar(res->info->node);
+}
+
+static const char *arg_value(apr_pool_t *p, const char *v)
+{
+    char *s = apr_pstrdup(p, v), *c;
+
+    /* '+' is a space in a query string */
+    for (c = s; *c; c++) {
+        if (*c == '+') {
+            *c = ' ';
+        }
+    }
+    return ap_unescape_url(s) == OK ? s : NULL;
+}
+
+/* A start/end argument: "20240101T000000Z" or a date "20240101". */
+static int parse_bound(const char *v, calcore_time_t *t)
+{
+    char buf[CALCORE_TIME_STRLEN + 1];
+
+    if (strlen(v) == 8) {
+        apr_snprintf(buf, sizeof(buf), "%sT000000Z", v);
+        v = buf;
+    }
+    return calcore_time_parse(v, t) == APR_SUCCESS;
+}
+
+/* Parse r->args into the request's feed (kept as pool userdata for
+ * caldav_feed_deliver), or a 400. */
+static dav_error *feed_args(request_rec *r, caldav_feed_t **out)
+{
+    caldav_feed_t *f = apr_pcalloc(r->pool, sizeof(*f));
+    char *args, *pair, *last = NULL;
+    int have_start = 0, have_end = 0;
+
+    f->start = CALCORE_TIME_MIN;
+    f->end = CALCORE_TIME_MAX;
+    args = r->args ? apr_pstrdup(r->pool, r->args) : NULL;
+    for (pair = args ? apr_strtok(args, "&", &last) : NULL; pair;
+         pair = apr_strtok(NULL, "&", &last)) {
+        char *eq = strchr(pair, '=');
+        const char *key = pair, *val = "";
+
+        if (eq) {
+            *eq = '\0';
+            val = arg_value(r->pool, eq + 1);
+        }
+        if (val == NULL) {
+            return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                                 "A query parameter is badly escaped");
+        }
+        if (strcmp(key, "start") == 0 || strcmp(key, "end") == 0) {
+            int is_start = key[0] == 's';
+
+            if (!parse_bound(val, is_start ? &f->start : &f->end)) {
+                return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                                     apr_pstrcat(r->pool, "The ", key,
+                                                 " parameter must be a UTC "
+                                                 "date-time such as "
+                                                 "20240101T000000Z or a "
+                                                 "date such as 20240101",
+                                                 NULL));
+            }
+            *(is_start ? &have_start : &have_end) = 1;
+        }
+        else if (strcmp(key, "expand") == 0) {
+            f->expand = !(strcmp(val, "0") == 0 || strcasecmp(val, "false")
+                          == 0 || strcasecmp(val, "no") == 0);
+        }
+        else if (strcmp(key, "component") == 0) {
+            char *list = apr_pstrdup(r->pool, val), *c, *l2 = NULL;
+
+            for (c = apr_strtok(list, ",", &l2); c;
+                 c = apr_strtok(NULL, ",", &l2)) {
+                calcore_comp_e k = calcore_comp_from_name(c);
+
+                if (k == CALCORE_COMP_NONE) {
+                    return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                                         apr_pstrcat(r->pool, "Unknown "
+                                                     "component ", c,
+                                                     " (VEVENT, VTODO, "
+                                                     "VJOURNAL, VFREEBUSY, "
+                                                     "VAVAILABILITY)",
+                                                     NULL));
+                }
+                f->comps |= (unsigned)k;
+            }
+        }
+        /* other parameters (cache busters) are ignored */
+    }
+    f->ranged = have_start || have_end;
+    if (f->ranged && f->start >= f->end) {
+        return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                             "The end of the range must be after its start");
+    }
+    if (f->expand && !(have_start && have_end)) {
+        return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                             "expand needs both start and end");
+    }
+    *out = f;
+    return NULL;
+}
+
+dav_error *caldav_feed_headers(request_rec *r, const dav_resource *res)
+{
+    calstore_node_t *node = res->info->node;
+    char etag[CALSTORE_ETAG_LEN];
+    caldav_feed_t *f;
+    dav_error *err;
+
+    if ((err = feed_args(r, &f)) != NULL) {
+        return err;
+    }
+    apr_pool_userdata_setn(f, FEED_KEY, NULL, r->pool);
+    calstore_etag(node, etag);
+    if (r->args && *r->args) {
+        /* a variant: the collection's tag plus a digest of the query */
+        unsigned char d[APR_MD5_DIGESTSIZE];
+        char hex[2 * 6 + 1];
+        int i;
+
+        apr_md5(d, r->args, strlen(r->args));
+        for (i = 0; i < 6; i++) {
+            apr_snprintf(hex + 2 * i, 3, "%02x", d[i]);
+        }
+        etag[strlen(etag) - 1] = '\0';          /* drop the closing quote */
+        apr_table_setn(r->headers_out, "ETag",
+                       apr_pstrcat(r->pool, etag, "-", hex, "\"", NULL));
+    }
+    else {
+        apr_table_setn(r->headers_out, "ETag", apr_pstrdup(r->pool, etag));
+    }
+    ap_update_mtime(r, node->modified);
+    ap_set_last_modified(r);
+    ap_set_content_type(r, "text/calendar; charset=utf-8");
+    return NULL;
+}
+
+/* ---- the body ---------------------------------------------------------- */
+
+typedef struct feed_ctx {
+    request_rec *r;
+    const dav_resource *res;
+    const caldav_feed_t *f;
+    const caldav_calendar_t *cal;
+    calcore_compfilter_t *filters[FEED_KINDS];
+    apr_hash_t *tzids;          /* TZIDs written so far                     */
+    apr_pool_t *tzpool;
+    ap_filter_t *out;
+    apr_bucket_brigade *bb;
+    apr_array_header_t *pending;/* VTIMEZONEs of the current object         */
+    apr_status_t wrv;           /* first write error                        */
+} feed_ctx;
+
+static void feed_write(feed_ctx *x, const char *text, apr_size_t len)
+{
+    if (x->wrv == APR_SUCCESS) {
+        x->wrv = ap_fwrite(x->out, x->bb, text, len);
+    }
+    /* a component cut from an object whose last line lacks its break */
+    if (x->wrv == APR_SUCCESS && len && text[len - 1] != '\n') {
+        x->wrv = ap_fwrite(x->out, x->bb, "\r\n", 2);
+    }
+}
+
+typedef struct tzpart {
+    const char *tzid;
+    const char *text;
+    apr_size_t len;
+} tzpart;
+
+static apr_status_t part_cb(void *baton, const char *name, const char *text,
+                            apr_size_t len, const char *tzid,
+                            apr_pool_t *scratch)
+{
+    feed_ctx *x = baton;
+
+    if (strcmp(name, "VTIMEZONE") == 0) {
+        if (tzid && !apr_hash_get(x->tzids, tzid, APR_HASH_KEY_STRING)) {
+            tzpart *t = apr_array_push(x->pending);
+
+            t->tzid = tzid;
+            t->text = text;
+            t->len = len;
+        }
+        return APR_SUCCESS;
+    }
+    /* the object's new zones go just before its first other component */
+    while (x->pending->nelts) {
+        tzpart *t = &APR_ARRAY_IDX(x->pending, 0, tzpart);
+        int i;
+
+        if (!apr_hash_get(x->tzids, t->tzid, APR_HASH_KEY_STRING)) {
+            apr_hash_set(x->tzids, apr_pstrdup(x->tzpool, t->tzid),
+                         APR_HASH_KEY_STRING, "");
+            feed_write(x, t->text, t->len);
+        }
+        for (i = 1; i < x->pending->nelts; i++) {
+            APR_ARRAY_IDX(x->pending, i - 1, tzpart) =
+                APR_ARRAY_IDX(x->pending, i, tzpart);
+        }
+        x->pending->nelts--;
+    }
+    (void)scratch;
+    feed_write(x, text, len);
+    return x->wrv;
+}
+
+/* A VCALENDAR filter with one comp-filter of 'kind' and a time-range. */
+static calcore_compfilter_t *range_filter(apr_pool_t *p, calcore_comp_e kind,
+                                          calcore_time_t s, calcore_time_t e)
+{
+    calcore_compfilter_t *root = apr_pcalloc(p, sizeof(*root));
+    calcore_compfilter_t *cf = apr_pcalloc(p, sizeof(*cf));
+
+    root->name = "VCALENDAR";
+    root->comp_filters = apr_array_make(p, 1, sizeof(calcore_compfilter_t *));
+    APR_ARRAY_PUSH(root->comp_filters, calcore_compfilter_t *) = cf;
+    cf->name = calcore_comp_name(kind);
+    cf->time_range = apr_pcalloc(p, sizeof(*cf->time_range));
+    cf->time_range->start = s;
+    cf->time_range->end = e;
+    return root;
+}
+
+static int comp_index(calcore_comp_e kind)
+{
+    int i = 0;
+
+    while (kind > 1 && i < FEED_KINDS - 1) {
+        kind >>= 1;
+        i++;
+    }
+    return i;
+}
+
+static apr_status_t object_cb(void *baton, const calstore_node_t *node,
+                              const void *record, apr_size_t rlen,
+                              apr_pool_t *scratch)
+{
+    feed_ctx *x = baton;
+    calcore_comp_e kind = (calcore_comp_e)(node->flags
+                                           & CALSTORE_RES_COMP_MASK);
+    calcore_object_t *obj = NULL;
+    const char *data, *reason;
+    apr_size_t len;
+    apr_status_t rv;
+
+    (void)record;
+    (void)rlen;
+    rv = calstore_read(x->res->info->st, node->id, &data, &len, scratch);
+    if (rv == CALSTORE_ENOENT) {
+        return APR_SUCCESS;     /* deleted meanwhile */
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (x->f->ranged) {
+        int i = comp_index(kind);
+
+        if (calcore_object_load(&obj, &reason, data, len, scratch)
+            != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, x->r,
+                          "feed: skipping %s: %s", node->name, reason);
+            return APR_SUCCESS;
+        }
+        if (!x->filters[i]) {
+            x->filters[i] = range_filter(x->r->pool, kind, x->f->start,
+                                         x->f->end);
+        }
+        if (!calcore_filter_match(x->filters[i], obj, x->cal->floating,
+                                  scratch)) {
+            return APR_SUCCESS;
+        }
+    }
+    if (x->f->expand) {
+        calcore_caldata_t spec;
+
+        memset(&spec, 0, sizeof(spec));
+        spec.expand = 1;
+        spec.expand_range.start = x->f->start;
+        spec.expand_range.end = x->f->end;
+        spec.max_instances = x->cal->limits.max_instances;
+        rv = calcore_caldata_render(&spec, obj, x->cal->floating, &data, &len,
+                                    scratch);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    x->pending->nelts = 0;
+    rv = calcore_feed_split(data, len, part_cb, x, scratch);
+    if (rv == APR_SUCCESS && x->wrv == APR_SUCCESS) {
+        /* keep the brigade from holding the whole feed */
+        rv = ap_fflush(x->out, x->bb);
+        if (rv == APR_SUCCESS) {
+            apr_brigade_cleanup(x->bb);
+        }
+    }
+    return rv != APR_SUCCESS ? rv : x->wrv;
+}
+
+/* The character data of the dead property ns:name of 'id', or NULL. */
+static const char *prop_text(request_rec *r, calstore_t *st,
+                             calstore_id_t id, const char *ns,
+                             const char *name)
+{
+    const char *xml;
+    apr_size_t len;
+    apr_xml_parser *parser;
+    apr_xml_doc *doc = NULL;
+
+    if (calstore_prop_get(st, id, ns, name, &xml, &len, r->pool)
+        != APR_SUCCESS) {
+        return NULL;
+    }
+    parser = apr_xml_parser_create(r->pool);
+    if (apr_xml_parser_feed(parser, xml, len) != APR_SUCCESS
+        || apr_xml_parser_done(parser, &doc) != APR_SUCCESS || !doc) {
+        return NULL;
+    }
+    return caldav_elem_cdata(r->pool, doc->root);
+}
+
+static const char *refresh_duration(request_rec *r)
+{
+    const caldav_dir_conf *conf = caldav_dir_config(r);
+    apr_int64_t s = conf->feed_refresh > 0 ? conf->feed_refresh
+                                           : CALDAV_DEFAULT_FEED_REFRESH;
+
+    if (s % 86400 == 0) {
+        return apr_psprintf(r->pool, "P%" APR_INT64_T_FMT "D", s / 86400);
+    }
+    if (s % 3600 == 0) {
+        return apr_psprintf(r->pool, "PT%" APR_INT64_T_FMT "H", s / 3600);
+    }
+    if (s % 60 == 0) {
+        return apr_psprintf(r->pool, "PT%" APR_INT64_T_FMT "M", s / 60);
+    }
+    return apr_psprintf(r->pool, "PT%" APR_INT64_T_FMT "S", s);
+}
+
+dav_error *caldav_feed_deliver(const dav_resource *res, ap_filter_t *output)
+{
+    request_rec *r = res->info->r;
+    calstore_t *st = res->info->st;
+    const calstore_node_t *node = res->info->node;
+    caldav_feed_t *f = NULL;
+    caldav_calendar_t *cal;
+    const char *name, *desc, *dur;
+    apr_pool_t *scratch;
+    feed_ctx x;
+    dav_error *err;
+    apr_status_t rv;
+
+    apr_pool_userdata_get((void **)&f, FEED_KEY, r->pool);
+    if (f == NULL && (err = feed_args(r, &f)) != NULL) {
+        return err;
+    }
+    if ((err = caldav_calendar_open(r, st, node, &cal)) != NULL) {
+        return err;
+    }
+    memset(&x, 0, sizeof(x));
+    x.r = r;
+    x.res = res;
+    x.f = f;
+    x.cal = cal;
+    x.out = output;
+    x.bb = apr_brigade_create(r->pool, output->c->bucket_alloc);
+    apr_pool_create(&x.tzpool, r->pool);
+    x.tzids = apr_hash_make(x.tzpool);
+    x.pending = apr_array_make(r->pool, 4, sizeof(tzpart));
+
+    name = prop_text(r, st, node->id, "DAV:", "displayname");
+    desc = prop_text(r, st, node->id, CALDAV_NS, "calendar-description");
+    dur = refresh_duration(r);
+    x.wrv = ap_fputs(output, x.bb,
+                     "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
+                     "PRODID:-//mod_caldav//feed//EN\r\n"
+                     "CALSCALE:GREGORIAN\r\n");
+    if (x.wrv == APR_SUCCESS && name && *name) {
+        x.wrv = ap_fputs(output, x.bb, calcore_feed_text_line(
+                                           r->pool, "X-WR-CALNAME", name));
+    }
+    if (x.wrv == APR_SUCCESS && desc && *desc) {
+        x.wrv = ap_fputs(output, x.bb, calcore_feed_text_line(
+                                           r->pool, "X-WR-CALDESC", desc));
+    }
+    if (x.wrv == APR_SUCCESS) {
+        x.wrv = ap_fputstrs(output, x.bb, "REFRESH-INTERVAL;VALUE=DURATION:",
+                            dur, "\r\nX-PUBLISHED-TTL:", dur, "\r\n", NULL);
+    }
+
+    apr_pool_create(&scratch, r->pool);
+    if (f->ranged) {
+        rv = calstore_query_range(st, node->id, f->start, f->end, f->comps,
+                                  object_cb, &x, scratch);
+    }
+    else {
+        rv = calstore_query_all(st, node->id, f->comps, object_cb, &x,
+                                scratch);
+    }
+    apr_pool_destroy(scratch);
+    if (rv != APR_SUCCESS && x.wrv == APR_SUCCESS) {
+        /* headers are out: all we can do is cut the feed short */
+        char buf[256];
+
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "feed of %s cut short: %s", res->uri,
+                      calstore_strerror(rv, buf, sizeof(buf)));
+        return dav_new_error(r->pool, AP_FILTER_ERROR, 0, rv,
+                             "The feed could not be completed");
+    }
+    if (x.wrv == APR_SUCCESS) {
+        x.wrv = ap_fputs(output, x.bb, "END:VCALENDAR\r\n");
+    }
+    if (x.wrv == APR_SUCCESS) {
+        APR_BRIGADE_INSERT_TAIL(x.bb, apr_bucket_eos_create(
+                                          output->c->bucket_alloc));
+        x.wrv = ap_pass_brigade(output, x.bb);
+    }
+    if (x.wrv != APR_SUCCESS) {
+        return dav_new_error(r->pool, AP_FILTER_ERROR, 0, x.wrv,
+                             "Could not write the feed");
+    }
+    return NULL;
+}
