@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "calcore_expand.h"
@@ -60,6 +61,13 @@ calcore_fb_t *calcore_fb_create(calcore_time_t start, calcore_time_t end,
     fb->periods = apr_array_make(pool, 32, sizeof(fbp_t));
     fb->avail = apr_array_make(pool, 2, sizeof(avail_t));
     return fb;
+}
+
+void calcore_fb_range(const calcore_fb_t *fb, calcore_time_t *start,
+                      calcore_time_t *end)
+{
+    *start = fb->start;
+    *end = fb->end;
 }
 
 void calcore_fb_set_dtstamp(calcore_fb_t *fb, calcore_time_t t)
@@ -615,6 +623,59 @@ apr_array_header_t *calcore_fb_periods(calcore_fb_t *fb, apr_pool_t *pool)
 }
 
 /* ---- output ------------------------------------------------------------- */
+
+apr_status_t calcore_duration_parse(const char *s, apr_int64_t *secs)
+{
+    apr_int64_t total = 0, n;
+    int in_time = 0, any = 0;
+    const char *units_date = "WD", *units_time = "HMS";
+
+    if (!s || (*s != 'P' && *s != 'p')) {
+        return APR_EINVAL;
+    }
+    for (s++; *s; ) {
+        char u;
+
+        if ((*s == 'T' || *s == 't') && !in_time) {
+            in_time = 1;
+            s++;
+            if (!*s) {
+                return APR_EINVAL;
+            }
+            continue;
+        }
+        if (*s < '0' || *s > '9') {
+            return APR_EINVAL;
+        }
+        for (n = 0; *s >= '0' && *s <= '9'; s++) {
+            n = n * 10 + (*s - '0');
+            if (n > APR_INT64_C(100) * 366 * 86400) {
+                return APR_EINVAL;
+            }
+        }
+        u = (char)apr_toupper((unsigned char)*s);
+        if (!u || !strchr(in_time ? units_time : units_date, u)) {
+            return APR_EINVAL;
+        }
+        s++;
+        any = 1;
+        switch (u) {
+        case 'W': total += n * 7 * 86400; break;
+        case 'D': total += n * 86400; break;
+        case 'H': total += n * 3600; break;
+        case 'M': total += n * 60; break;
+        default: total += n; break;
+        }
+        if (total > APR_INT64_C(100) * 366 * 86400) {
+            return APR_EINVAL;
+        }
+    }
+    if (!any || total <= 0) {
+        return APR_EINVAL;
+    }
+    *secs = total;
+    return APR_SUCCESS;
+}
 
 char *calcore_duration_format(apr_int64_t secs, char *buf)
 {

@@ -62,6 +62,10 @@ typedef struct calcore_fb_t calcore_fb_t;
 calcore_fb_t *calcore_fb_create(calcore_time_t start, calcore_time_t end,
                                 apr_pool_t *pool);
 
+/* The accumulator's range. */
+void calcore_fb_range(const calcore_fb_t *fb, calcore_time_t *start,
+                      calcore_time_t *end);
+
 /* Use 't' as DTSTAMP instead of the current time (tests). */
 void calcore_fb_set_dtstamp(calcore_fb_t *fb, calcore_time_t t);
 
@@ -121,5 +125,10 @@ apr_array_header_t *calcore_fb_periods(calcore_fb_t *fb, apr_pool_t *pool);
  * Weeks are not used.  Returns 'buf'. */
 #define CALCORE_DURATION_STRLEN 48
 char *calcore_duration_format(apr_int64_t secs, char *buf);
+
+/* Parse a positive RFC 5545 dur-value ("P6W", "P30D", "PT12H", "P1DT2H30M",
+ * upper or lower case, no sign) into *secs.  APR_EINVAL for anything else,
+ * for zero, or above 100 years.  Cannot fail otherwise. */
+apr_status_t calcore_duration_parse(const char *s, apr_int64_t *secs);
 
 #endif /* CALCORE_FREEBUSY_H */

@@ -240,7 +240,18 @@ int caldav_access_level(request_rec *r, const char *path)
     calstore_t *st;
     apr_array_header_t *aces;
 
-    if (owner == NULL || (user && strcmp(owner, user) == 0)) {
+    if (owner == NULL) {
+        conf = caldav_dir_config(r);
+        if (*path == '\0' || strcmp(path, caldav_home_path(conf)) == 0
+            || strcmp(path, caldav_principal_path(conf)) == 0) {
+            /* the store's root and the two areas: listed (members filtered
+             * by their own rights), never changed, copied or moved by a
+             * user */
+            return user ? CALDAV_ACCESS_READ : CALDAV_ACCESS_NONE;
+        }
+        return CALDAV_ACCESS_OWNER;     /* outside homes and principals */
+    }
+    if (user && strcmp(owner, user) == 0) {
         return CALDAV_ACCESS_OWNER;
     }
     if (principal_area) {

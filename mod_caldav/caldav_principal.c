@@ -306,10 +306,29 @@ int caldav_authorize_request(request_rec *r)
         return DECLINED;
     }
     switch (r->method_number) {
+    case M_COPY:
+        /* The source of a COPY is only read - but all of it: a collection
+         * (with its members) takes what only the owner may read, except a
+         * calendar, whose objects carry the calendar's own grants. */
+        if (dav_get_depth(r, DAV_INFINITY) != 0) {
+            calstore_node_t *node = NULL;
+            calstore_t *st = conf->store_dir
+                             ? caldav_store_for(conf->store_dir) : NULL;
+
+            if (st && caldav_lookup_node(r, st, path, &node) == NULL && node
+                && node->kind == CALSTORE_KIND_COLLECTION
+                && !caldav_is_calendar(node)
+                && caldav_access_level(r, path) < CALDAV_ACCESS_OWNER) {
+                return dav_handle_err(r, caldav_need_privilege(r, r->uri,
+                                                               "D:read"),
+                                      NULL);
+            }
+        }
+        write = 0;
+        break;
     case M_GET:                 /* and HEAD */
     case M_OPTIONS:
     case M_PROPFIND:
-    case M_COPY:                /* the source of a COPY is only read */
         write = 0;
         break;
     case M_REPORT:

@@ -56,6 +56,36 @@ typedef struct caldav_report_ctx caldav_report_ctx;
 
 /* ---- small XML helpers ---------------------------------------------- */
 
+/* 'text' as XML character data that parses back to the same octets: XML
+ * parsers turn CRLF (and a lone CR) into LF, so the CRs of iCalendar's
+ * line breaks are written as &#13; - the client gets the stored bytes. */
+static const char *caldav_xml_text(apr_pool_t *p, const char *text)
+{
+    const char *q = apr_xml_quote_string(p, text, 0), *s;
+    apr_size_t n = 0, len;
+    char *out, *o;
+
+    for (s = q; *s; s++) {
+        n += *s == '\r';
+    }
+    if (n == 0) {
+        return q;
+    }
+    len = strlen(q);
+    o = out = apr_palloc(p, len + 4 * n + 1);
+    for (s = q; *s; s++) {
+        if (*s == '\r') {
+            memcpy(o, "&#13;", 5);
+            o += 5;
+        }
+        else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 static int caldav_is(const apr_xml_doc *doc, const apr_xml_elem *e,
                      const char *ns, const char *name)
 {
@@ -522,7 +552,7 @@ const char *caldav_report_calendar_data(const dav_resource *resource)
                           resource->uri);
             return NULL;
         }
-        return apr_xml_quote_string(resource->pool, data, 0);
+        return caldav_xml_text(resource->pool, data);
     }
     if (info->obj == NULL) {
         rv = calstore_read(info->st, info->node->id, &data, &len,
@@ -543,7 +573,7 @@ const char *caldav_report_calendar_data(const dav_resource *resource)
                       resource->uri);
         return NULL;
     }
-    return apr_xml_quote_string(resource->pool, text, 0);
+    return caldav_xml_text(resource->pool, text);
 }
 
 /* ---- calendar-query ------------------------------------------------- */
@@ -939,12 +969,12 @@ static dav_error *caldav_report_multiget(caldav_report_ctx *ctx)
 /* ---- free-busy-query ------------------------------------------------ */
 
 typedef struct caldav_fb_baton {
-    caldav_report_ctx *ctx;
+    request_rec *r;
     calcore_fb_t *fb;
     calcore_timerange_t range;
-    const calstore_node_t *coll;
     calstore_t *st;
-    apr_status_t error;
+    const char *path;               /* of the collection being listed     */
+    const icaltimezone *floating;   /* of the calendar being read         */
 } caldav_fb_baton;
 
 static apr_status_t caldav_fb_candidate(void *baton,
@@ -976,7 +1006,7 @@ static apr_status_t caldav_fb_candidate(void *baton,
         != APR_SUCCESS) {
         return APR_SUCCESS;
     }
-    return calcore_fb_add_object(fb->fb, obj, fb->ctx->floating, scratch);
+    return calcore_fb_add_object(fb->fb, obj, fb->floating, scratch);
 }
 
 static apr_status_t caldav_fb_calendar(caldav_fb_baton *fb,
@@ -986,10 +1016,10 @@ static apr_status_t caldav_fb_calendar(caldav_fb_baton *fb,
     caldav_calendar_t *cal;
     dav_error *err;
 
-    if ((err = caldav_calendar_open(fb->ctx->r, fb->st, coll, &cal))) {
+    if ((err = caldav_calendar_open(fb->r, fb->st, coll, &cal))) {
         return APR_EGENERAL;
     }
-    fb->ctx->floating = cal->floating;
+    fb->floating = cal->floating;
     return calstore_query_range(fb->st, coll->id, fb->range.start,
                                 fb->range.end,
                                 CALCORE_COMP_VEVENT | CALCORE_COMP_VFREEBUSY
@@ -1001,11 +1031,44 @@ static apr_status_t caldav_fb_child(void *baton, const calstore_node_t *node,
                                     apr_pool_t *scratch)
 {
     caldav_fb_baton *fb = baton;
+    const char *path;
 
     if (!caldav_is_calendar(node)) {
         return APR_SUCCESS;
     }
+    /* only the calendars whose free/busy time the user may read */
+    path = *fb->path ? apr_pstrcat(scratch, fb->path, "/", node->name, NULL)
+                     : node->name;
+    if (caldav_access_level(fb->r, path) < CALDAV_ACCESS_FREEBUSY) {
+        return APR_SUCCESS;
+    }
     return caldav_fb_calendar(fb, node, scratch);
+}
+
+apr_status_t caldav_freebusy_collect(request_rec *r, calstore_t *st,
+                                     const char *path,
+                                     const calstore_node_t *node,
+                                     calcore_fb_t *fb)
+{
+    caldav_fb_baton b;
+    apr_pool_t *scratch;
+    apr_status_t rv;
+
+    memset(&b, 0, sizeof(b));
+    b.r = r;
+    b.fb = fb;
+    calcore_fb_range(fb, &b.range.start, &b.range.end);
+    b.st = st;
+    b.path = path;
+    apr_pool_create(&scratch, r->pool);
+    if (caldav_is_calendar(node)) {
+        rv = caldav_fb_calendar(&b, node, scratch);
+    }
+    else {
+        rv = calstore_list(st, node->id, caldav_fb_child, &b, scratch);
+    }
+    apr_pool_destroy(scratch);
+    return rv;
 }
 
 static dav_error *caldav_report_freebusy(caldav_report_ctx *ctx)
@@ -1015,9 +1078,8 @@ static dav_error *caldav_report_freebusy(caldav_report_ctx *ctx)
     const dav_resource *target = ctx->target;
     const apr_xml_elem *tr;
     calcore_timerange_t *range;
-    caldav_fb_baton fb;
+    calcore_fb_t *fb;
     apr_bucket_brigade *bb;
-    apr_pool_t *scratch;
     const char *text;
     apr_size_t len;
     apr_status_t rv;
@@ -1040,33 +1102,22 @@ static dav_error *caldav_report_freebusy(caldav_report_ctx *ctx)
         return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
                              "Invalid Depth header");
     }
-    memset(&fb, 0, sizeof(fb));
-    fb.ctx = ctx;
-    fb.range = *range;
-    fb.st = target->info->st;
-    fb.fb = calcore_fb_create(range->start, range->end, r->pool);
-
-    apr_pool_create(&scratch, r->pool);
-    if (caldav_is_calendar(target->info->node)) {
-        rv = caldav_fb_calendar(&fb, target->info->node, scratch);
-    }
-    else if (target->collection && depth != 0) {
-        rv = calstore_list(fb.st, target->info->node->id, caldav_fb_child,
-                           &fb, scratch);
-    }
-    else {
+    if (!caldav_is_calendar(target->info->node)
+        && !(target->collection && depth != 0)) {
         return dav_new_error(r->pool, HTTP_FORBIDDEN, 0, 0,
                              "free-busy-query applies to calendar "
                              "collections");
     }
+    fb = calcore_fb_create(range->start, range->end, r->pool);
+    rv = caldav_freebusy_collect(r, target->info->st, target->info->path,
+                                 target->info->node, fb);
     if (rv != APR_SUCCESS) {
         return caldav_store_error(r, rv, "free-busy-query failed");
     }
-    if (calcore_fb_render(fb.fb, &text, &len, r->pool) != APR_SUCCESS) {
+    if (calcore_fb_render(fb, &text, &len, r->pool) != APR_SUCCESS) {
         return dav_new_error(r->pool, HTTP_INTERNAL_SERVER_ERROR, 0, 0,
                              "Could not compute free/busy time");
     }
-    apr_pool_destroy(scratch);
 
     r->status = HTTP_OK;
     ap_set_content_type(r, "text/calendar; charset=utf-8");
@@ -1241,13 +1292,17 @@ static dav_error *caldav_report_sync(caldav_report_ctx *ctx)
 
         apr_pool_clear(scratch);
         href = apr_pstrcat(scratch, target->uri, it->name, NULL);
+        path = *target->info->path
+            ? apr_pstrcat(scratch, target->info->path, "/", it->name, NULL)
+            : it->name;
+        if (caldav_check_access(r, path, href, 0) != NULL) {
+            continue;   /* a member the user may not see (another user's
+                           home in the homes collection, ...) */
+        }
         if (it->removed) {
             caldav_send_status(ctx, href, HTTP_NOT_FOUND, scratch);
             continue;
         }
-        path = *target->info->path
-            ? apr_pstrcat(scratch, target->info->path, "/", it->name, NULL)
-            : it->name;
         if (calstore_lookup(target->info->st, path, &node, NULL, scratch)
             != APR_SUCCESS) {
             continue;   /* gone meanwhile: its removal comes next time */

@@ -311,6 +311,18 @@ const char *caldav_inherited_acl_set(const dav_resource *res,
 /* The ACL method (RFC 3744 8.1) on a calendar collection, by its owner. */
 int caldav_method_acl(request_rec *r);
 
+/* ---- caldav_report.c: free/busy ---- */
+
+/* Add to 'fb' the busy time of the calendar 'node' at store path 'path',
+ * or of every calendar directly inside the collection 'node' whose
+ * free/busy time the user of 'r' may read (caldav_access_level() >=
+ * CALDAV_ACCESS_FREEBUSY), answered from the index records where they
+ * suffice.  Returns a store status. */
+apr_status_t caldav_freebusy_collect(request_rec *r, calstore_t *st,
+                                     const char *path,
+                                     const calstore_node_t *node,
+                                     calcore_fb_t *fb);
+
 /* ---- caldav_feed.c ---- */
 
 /* Is GET on 'res' a feed (an existing calendar collection)? */

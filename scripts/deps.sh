@@ -5,7 +5,7 @@
 set -e
 PKGS="apache2 apache2-dev libapr1-dev libaprutil1-dev libical-dev libdb-dev db5.3-util
       pkg-config gcc make python3 python3-pytest python3-requests python3-caldav
-      litmus cadaver curl"
+      litmus cadaver vdirsyncer curl"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
