@@ -475,3 +475,131 @@ dav_error *caldav_feed_deliver(const dav_resource *res, ap_filter_t *output)
     }
     return NULL;
 }
+
+/* ---- free/busy URL ----------------------------------------------------- */
+
+#define FB_DEFAULT_PERIOD (42 * 86400)      /* six weeks */
+
+/* The user a free/busy URL names: <location>/<principals>/<user>/
+ * freebusy.ifb, or NULL. */
+static const char *freebusy_user(request_rec *r, const caldav_dir_conf *conf)
+{
+    const char *loc = conf->location ? conf->location : "";
+    const char *pp = caldav_principal_path(conf);
+    apr_size_t n = strlen(loc), k = strlen(pp);
+    const char *u = r->uri, *slash;
+
+    while (n > 0 && loc[n - 1] == '/') {
+        n--;
+    }
+    if (strncmp(u, loc, n) != 0 || u[n] != '/'
+        || strncmp(u + n + 1, pp, k) != 0 || u[n + 1 + k] != '/') {
+        return NULL;
+    }
+    u += n + 1 + k + 1;
+    slash = strchr(u, '/');
+    if (!slash || slash == u || strcmp(slash, "/freebusy.ifb") != 0) {
+        return NULL;
+    }
+    return apr_pstrndup(r->pool, u, slash - u);
+}
+
+int caldav_freebusy_url(request_rec *r)
+{
+    const caldav_dir_conf *conf = caldav_dir_config(r);
+    const char *user, *home, *text;
+    calstore_node_t *node = NULL;
+    calcore_time_t start, end, now;
+    apr_int64_t period = FB_DEFAULT_PERIOD;
+    char *args, *pair, *last = NULL;
+    int have_start = 0, have_end = 0;
+    calcore_fb_t *fb;
+    calstore_t *st;
+    apr_size_t len;
+    apr_status_t rv;
+    dav_error *err;
+
+    if ((user = freebusy_user(r, conf)) == NULL) {
+        return DECLINED;
+    }
+    if (r->method_number != M_GET) {
+        r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_OPTIONS);
+        return r->method_number == M_OPTIONS ? DECLINED
+                                             : HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (!conf->store_dir || !(st = caldav_store_for(conf->store_dir))) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    /* the window: start (default: today 00:00 UTC), end or period */
+    now = calcore_time_now();
+    start = now - (now % 86400 + 86400) % 86400;
+    args = r->args ? apr_pstrdup(r->pool, r->args) : NULL;
+    for (pair = args ? apr_strtok(args, "&", &last) : NULL; pair;
+         pair = apr_strtok(NULL, "&", &last)) {
+        char *eq = strchr(pair, '=');
+        const char *val;
+
+        if (!eq) {
+            continue;
+        }
+        *eq = '\0';
+        if ((val = arg_value(r->pool, eq + 1)) == NULL) {
+            return HTTP_BAD_REQUEST;
+        }
+        if ((strcmp(pair, "start") == 0 && !parse_bound(val, &start))
+            || (strcmp(pair, "end") == 0 && !parse_bound(val, &end))
+            || (strcmp(pair, "period") == 0
+                && calcore_duration_parse(val, &period) != APR_SUCCESS)) {
+            err = dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                                apr_pstrcat(r->pool, "Bad ", pair,
+                                            " parameter (start/end: "
+                                            "20240101T000000Z or 20240101; "
+                                            "period: P6W, P30D, ...)", NULL));
+            return dav_handle_err(r, err, NULL);
+        }
+        have_start |= strcmp(pair, "start") == 0;
+        have_end |= strcmp(pair, "end") == 0;
+    }
+    (void)have_start;
+    if (!have_end) {
+        end = start + period;
+    }
+    if (end <= start || end - start > APR_INT64_C(366) * 86400) {
+        err = dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                            "The free/busy window must end after it starts "
+                            "and span at most a year");
+        return dav_handle_err(r, err, NULL);
+    }
+
+    home = apr_pstrcat(r->pool, caldav_home_path(conf), "/", user, NULL);
+    if ((err = caldav_lookup_node(r, st, home, &node)) != NULL) {
+        return dav_handle_err(r, err, NULL);
+    }
+    if (node == NULL) {
+        return HTTP_NOT_FOUND;
+    }
+    /* the owner, or someone with C:read-free-busy on a calendar of it */
+    if (caldav_access_level(r, home) < CALDAV_ACCESS_FREEBUSY) {
+        return dav_handle_err(r, caldav_need_privilege(r, r->uri,
+                                                       "C:read-free-busy"),
+                              NULL);
+    }
+    fb = calcore_fb_create(start, end, r->pool);
+    rv = caldav_freebusy_collect(r, st, home, node, fb);
+    if (rv != APR_SUCCESS) {
+        return dav_handle_err(r, caldav_store_error(r, rv, "Could not "
+                                                    "compute free/busy "
+                                                    "time"), NULL);
+    }
+    if (calcore_fb_render(fb, &text, &len, r->pool) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_set_content_type(r, "text/calendar; charset=utf-8");
+    ap_set_content_length(r, (apr_off_t)len);
+    apr_table_setn(r->headers_out, "Cache-Control", "private, max-age=60");
+    if (!r->header_only) {
+        ap_rwrite(text, (int)len, r);
+    }
+    return OK;
+}

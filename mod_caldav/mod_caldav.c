@@ -912,6 +912,9 @@ static int caldav_handler(request_rec *r)
             caldav_provision(r, st);
         }
     }
+    if ((rv = caldav_freebusy_url(r)) != DECLINED) {
+        return rv;
+    }
     if ((rv = caldav_authorize_request(r)) != DECLINED) {
         return rv;
     }

@@ -334,6 +334,14 @@ int caldav_is_feed(const dav_resource *res);
 dav_error *caldav_feed_headers(request_rec *r, const dav_resource *res);
 dav_error *caldav_feed_deliver(const dav_resource *res, ap_filter_t *output);
 
+/* GET <location>/<principals>/<user>/freebusy.ifb[?start=&end=&period=]:
+ * the user's busy time (default: from today 00:00 UTC for six weeks) over
+ * the calendars the requester may read free/busy time of; 403 when none,
+ * 404 for a user without a home.  Runs before the request-level access
+ * check (anonymous requesters count when an admin lets them reach it and a
+ * calendar grants to DAV:all).  DECLINED for any other URI. */
+int caldav_freebusy_url(request_rec *r);
+
 /* ---- caldav_props.c ---- */
 
 /* Serialise a property element from a request document into the stored

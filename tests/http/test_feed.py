@@ -164,3 +164,58 @@ def test_refresh_directive(servers, request):
     finally:
         problems = servers.finish(srv, keep=request.session.testsfailed > 0)
     assert not problems, "\n".join(problems)
+
+
+def test_freebusy_url(servers, request):
+    """/dav/principals/<user>/freebusy.ifb: the user's busy time over the
+    calendars the requester may read free/busy time of."""
+    srv = servers.new("ifb")
+    try:
+        alice = Dav(srv.base_url, auth=("alice", "alice"))
+        bob = Dav(srv.base_url, auth=("bob", "bob"))
+        bob.request("PROPFIND", "", headers={"Depth": "0"})
+        ifb = "principals/alice/freebusy.ifb"
+        shared, private = "calendars/alice/shared/", "calendars/alice/private/"
+        for rel in (shared, private):
+            assert alice.request("MKCALENDAR", rel).status_code == 201
+        assert alice.put(shared + "a.ics", (HEAD + BERLIN + E1 + TAIL).encode(),
+                         content_type="text/calendar").status_code == 201
+        assert alice.put(private + "b.ics", (HEAD + BERLIN + E2 + E2X + TAIL).encode(),
+                         content_type="text/calendar").status_code == 201
+        r = feed(alice, ifb, "start=20240601T000000Z&end=20240801T000000Z")
+        assert r.status_code == 200, r.text
+        assert r.headers["Content-Type"] == "text/calendar; charset=utf-8"
+        busy = re.findall(r"\r\nFREEBUSY[^:]*:([^\r]*)", r.text.replace("\r\n ", ""))
+        assert ",".join(busy).split(",") == [
+            "20240610T070000Z/PT1H", "20240701T120000Z/PT1H", "20240709T130000Z/PT1H",
+            "20240715T120000Z/PT1H"]
+        assert "DTSTART:20240601T000000Z\r\n" in r.text
+        assert "DTEND:20240801T000000Z\r\n" in r.text
+        # period instead of end
+        r = feed(alice, ifb, "start=20240601T000000Z&period=P2W")
+        assert "DTEND:20240615T000000Z\r\n" in r.text and "20240701T" not in r.text
+        # bob: nothing shared yet
+        assert feed(bob, ifb, "start=20240601T000000Z&end=20240801T000000Z").status_code == 403
+        body = ('<D:acl xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:ace>'
+                "<D:principal><D:href>/dav/principals/bob/</D:href></D:principal>"
+                "<D:grant><D:privilege><C:read-free-busy/></D:privilege></D:grant>"
+                "</D:ace></D:acl>")
+        assert alice.request("ACL", shared, headers={"Content-Type": "application/xml"},
+                             data=body.encode()).status_code == 200
+        r = feed(bob, ifb, "start=20240601T000000Z&end=20240801T000000Z")
+        assert r.status_code == 200
+        busy = re.findall(r"\r\nFREEBUSY[^:]*:([^\r]*)", r.text.replace("\r\n ", ""))
+        assert busy == ["20240610T070000Z/PT1H"]        # the shared calendar only
+        assert "weekly" not in r.text and "SUMMARY" not in r.text
+        # bad input
+        for q in ("start=2024", "period=P0D", "period=1W",
+                  "start=20240601T000000Z&end=20240501T000000Z",
+                  "start=20240101T000000Z&end=20260101T000000Z"):
+            assert feed(alice, ifb, q).status_code == 400, q
+        assert alice.request("POST", ifb).status_code == 405
+        assert feed(alice, "principals/nobody/freebusy.ifb").status_code == 404
+        alice.session.close()
+        bob.session.close()
+    finally:
+        problems = servers.finish(srv, keep=request.session.testsfailed > 0)
+    assert not problems, "\n".join(problems)
