@@ -230,7 +230,20 @@ static apr_status_t home_scan_cb(void *baton, const calstore_node_t *node,
     return APR_SUCCESS;
 }
 
+static int access_level(request_rec *r, const char *path);
+
 int caldav_access_level(request_rec *r, const char *path)
+{
+    int level = access_level(r, path);
+
+    /* CalDAVPublic On: an admin opened this part of the tree for reading */
+    if (level < CALDAV_ACCESS_READ && caldav_dir_config(r)->public_read > 0) {
+        return CALDAV_ACCESS_READ;
+    }
+    return level;
+}
+
+static int access_level(request_rec *r, const char *path)
 {
     const request_rec *m = r->main ? r->main : r;
     const char *user = m->user;

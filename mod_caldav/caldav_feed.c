@@ -26,8 +26,11 @@
 #include <apr_strings.h>
 #include <apr_xml.h>
 #include <apr_md5.h>
+#include <apr_general.h>
+#include <http_core.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <util_script.h>
 #include <util_filter.h>
 
 #include "mod_caldav.h"
@@ -600,6 +603,212 @@ int caldav_freebusy_url(request_rec *r)
     apr_table_setn(r->headers_out, "Cache-Control", "private, max-age=60");
     if (!r->header_only) {
         ap_rwrite(text, (int)len, r);
+    }
+    return OK;
+}
+
+/* ---- public (secret-URL) feeds ---------------------------------------- */
+
+#define SECRET_PROP  "feed-secret"
+#define SECRET_BYTES 16
+
+/* Compare without an early exit (the time taken says nothing about how
+ * much of a guessed secret was right). */
+static int caldav_secret_equal(const char *a, const char *b, apr_size_t n)
+{
+    unsigned char d = 0;
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        d |= (unsigned char)(a[i] ^ b[i]);
+    }
+    return d == 0;
+}
+
+/* POST <calendar> with action=publish / action=unpublish (form encoded):
+ * a new secret feed URL (any older one stops working), or none. */
+static int feed_publish(request_rec *r, dav_resource *res, int publish)
+{
+    const caldav_dir_conf *conf = caldav_dir_config(r);
+    apr_array_header_t *patch = apr_array_make(r->pool, 1,
+                                               sizeof(calstore_prop_t));
+    calstore_prop_t *op = apr_array_push(patch);
+    unsigned char rnd[SECRET_BYTES];
+    char secret[2 * SECRET_BYTES + 1];
+    const char *url;
+    apr_status_t rv;
+    int i;
+
+    op->ns = CALDAV_INTERNAL_NS;
+    op->name = SECRET_PROP;
+    op->value = NULL;
+    if (publish) {
+        if (!conf->public_feed_url) {
+            return dav_handle_err(r, dav_new_error(
+                r->pool, HTTP_CONFLICT, 0, 0, "No public feed location is "
+                "configured here (CalDAVPublicFeedURL)"), NULL);
+        }
+        if ((rv = apr_generate_random_bytes(rnd, sizeof(rnd)))
+            != APR_SUCCESS) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        for (i = 0; i < SECRET_BYTES; i++) {
+            apr_snprintf(secret + 2 * i, 3, "%02x", rnd[i]);
+        }
+        op->value = secret;
+        op->len = strlen(secret);
+    }
+    rv = calstore_prop_patch(res->info->st, res->info->node->id, patch,
+                             r->pool);
+    caldav_lookup_forget(r);
+    if (rv != APR_SUCCESS) {
+        return dav_handle_err(r, caldav_store_error(r, rv, "Could not store "
+                                                    "the feed secret"),
+                              NULL);
+    }
+    if (!publish) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "public feed of %s revoked", res->uri);
+        return HTTP_NO_CONTENT;
+    }
+    url = apr_psprintf(r->pool, "%s/%" APR_UINT64_T_HEX_FMT "-%s.ics",
+                       conf->public_feed_url, res->info->node->id, secret);
+    url = ap_construct_url(r->pool, url, r);
+    apr_table_setn(r->headers_out, "Location", url);
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    r->status = HTTP_CREATED;
+    ap_rputs(url, r);
+    ap_rputs("\n", r);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "public feed of %s published", res->uri);
+    return OK;
+}
+
+int caldav_method_post(request_rec *r)
+{
+    const char *ctype = apr_table_get(r->headers_in, "Content-Type");
+    apr_array_header_t *pairs = NULL;
+    const char *action = NULL;
+    dav_resource *res;
+    dav_error *err;
+    int i;
+
+    if ((err = dav_get_resource(r, 0, 0, &res)) != NULL) {
+        return dav_handle_err(r, err, NULL);
+    }
+    if (!res->exists) {
+        return HTTP_NOT_FOUND;
+    }
+    if (!caldav_is_feed(res)) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded",
+                              33) != 0) {
+        return dav_handle_err(r, dav_new_error(
+            r->pool, HTTP_UNSUPPORTED_MEDIA_TYPE, 0, 0, "POST to a "
+            "calendar takes application/x-www-form-urlencoded "
+            "(action=publish or action=unpublish)"), NULL);
+    }
+    if (caldav_access_level(r, res->info->path) < CALDAV_ACCESS_OWNER) {
+        return dav_handle_err(r, caldav_need_privilege(r, res->uri,
+                                                       "D:write-acl"),
+                              NULL);
+    }
+    if (ap_parse_form_data(r, NULL, &pairs, 16, 4096) != OK) {
+        return HTTP_BAD_REQUEST;
+    }
+    for (i = 0; pairs && i < pairs->nelts; i++) {
+        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
+
+        if (strcmp(pair->name, "action") == 0) {
+            apr_off_t len;
+            apr_size_t size;
+            char *buf;
+
+            apr_brigade_length(pair->value, 1, &len);
+            size = (apr_size_t)len;
+            buf = apr_palloc(r->pool, size + 1);
+            apr_brigade_flatten(pair->value, buf, &size);
+            buf[size] = '\0';
+            action = buf;
+        }
+    }
+    if (action && strcmp(action, "publish") == 0) {
+        return feed_publish(r, res, 1);
+    }
+    if (action && strcmp(action, "unpublish") == 0) {
+        return feed_publish(r, res, 0);
+    }
+    return dav_handle_err(r, dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                                           "Unknown action (publish or "
+                                           "unpublish)"), NULL);
+}
+
+/* SetHandler caldav-public-feed: GET <base>/<id hex>-<secret>.ics */
+int caldav_public_feed_handler(request_rec *r)
+{
+    const caldav_dir_conf *conf;
+    const char *last, *dash, *secret, *stored, *path;
+    calstore_node_t *node = NULL;
+    dav_resource *res;
+    calstore_t *st;
+    apr_uint64_t id;
+    apr_size_t slen;
+    dav_error *err;
+    char *end;
+    int status;
+
+    if (!r->handler || strcmp(r->handler, "caldav-public-feed") != 0) {
+        return DECLINED;
+    }
+    r->allowed = (AP_METHOD_BIT << M_GET);
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    conf = caldav_dir_config(r);
+    if (!conf->store_dir || !(st = caldav_store_for(conf->store_dir))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "caldav-public-feed: no "
+                      "CalDAVFeedStore for this location");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    last = strrchr(r->uri, '/');
+    last = last ? last + 1 : r->uri;
+    dash = strchr(last, '-');
+    if (!dash || strlen(dash + 1) != 2 * SECRET_BYTES + 4
+        || strcmp(dash + 1 + 2 * SECRET_BYTES, ".ics") != 0) {
+        return HTTP_NOT_FOUND;
+    }
+    id = apr_strtoi64(last, &end, 16);
+    if (end != dash || id <= 0) {
+        return HTTP_NOT_FOUND;
+    }
+    secret = apr_pstrndup(r->pool, dash + 1, 2 * SECRET_BYTES);
+    if (calstore_get_node(st, (calstore_id_t)id, &node, &path, r->pool)
+        != APR_SUCCESS || !caldav_is_calendar(node)
+        || calstore_prop_get(st, node->id, CALDAV_INTERNAL_NS, SECRET_PROP,
+                             &stored, &slen, r->pool) != APR_SUCCESS
+        || slen != 2 * SECRET_BYTES
+        || !caldav_secret_equal(stored, secret, slen)) {
+        return HTTP_NOT_FOUND;      /* no difference between "no such
+                                       calendar" and "wrong secret" */
+    }
+    if ((err = caldav_resolve(r, st, "", path, &res)) != NULL) {
+        return dav_handle_err(r, err, NULL);
+    }
+    if (!caldav_is_feed(res)) {
+        return HTTP_NOT_FOUND;
+    }
+    if ((err = caldav_feed_headers(r, res)) != NULL) {
+        return dav_handle_err(r, err, NULL);
+    }
+    if ((status = ap_meets_conditions(r)) != OK) {
+        return status;
+    }
+    if (r->header_only) {
+        return OK;
+    }
+    if ((err = caldav_feed_deliver(res, r->output_filters)) != NULL) {
+        return dav_handle_err(r, err, NULL);
     }
     return OK;
 }

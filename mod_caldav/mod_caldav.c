@@ -95,6 +95,7 @@ static void *caldav_create_dir_conf(apr_pool_t *p, char *dir)
     caldav_dir_conf *conf = apr_pcalloc(p, sizeof(caldav_dir_conf));
 
     conf->autoprovision = -1;
+    conf->public_read = -1;
     return conf;
 }
 
@@ -118,6 +119,10 @@ static void *caldav_merge_dir_conf(apr_pool_t *p, void *base, void *add)
                                                  : b->address_template;
     conf->feed_refresh = a->feed_refresh ? a->feed_refresh
                                          : b->feed_refresh;
+    conf->public_feed_url = a->public_feed_url ? a->public_feed_url
+                                               : b->public_feed_url;
+    conf->public_read = a->public_read >= 0 ? a->public_read
+                                            : b->public_read;
     return conf;
 }
 
@@ -173,8 +178,11 @@ static const char *caldav_cmd_store(cmd_parms *cmd, void *dconf,
         dir = apr_pstrndup(cmd->pool, dir, strlen(dir) - 1);
     }
     conf->store_dir = dir;
-    conf->location = cmd->path;
-    if (cmd->path && caldav_first_location == NULL) {
+    if (cmd->info) {
+        /* CalDAVFeedStore: the public feed location is no DAV location */
+    }
+    else if ((conf->location = cmd->path) != NULL
+             && caldav_first_location == NULL) {
         caldav_first_location = cmd->path;
         caldav_set_well_known_target(cmd->path);
     }
@@ -447,7 +455,40 @@ static const char *caldav_cmd_feed_refresh(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *caldav_cmd_public_url(cmd_parms *cmd, void *dconf,
+                                         const char *arg)
+{
+    apr_size_t n = strlen(arg);
+
+    if (arg[0] != '/') {
+        return "CalDAVPublicFeedURL: a URL path such as /public";
+    }
+    while (n > 1 && arg[n - 1] == '/') {
+        n--;
+    }
+    ((caldav_dir_conf *)dconf)->public_feed_url = apr_pstrndup(cmd->pool,
+                                                               arg, n);
+    return NULL;
+}
+
+static const char *caldav_cmd_public(cmd_parms *cmd, void *dconf, int on)
+{
+    ((caldav_dir_conf *)dconf)->public_read = on;
+    return NULL;
+}
+
 static const command_rec caldav_cmds[] = {
+    AP_INIT_TAKE1("CalDAVFeedStore", caldav_cmd_store, (void *)1,
+                  ACCESS_CONF, "the store whose secret feed URLs a "
+                  "SetHandler caldav-public-feed location serves"),
+    AP_INIT_TAKE1("CalDAVPublicFeedURL", caldav_cmd_public_url, NULL,
+                  RSRC_CONF | ACCESS_CONF, "the URL path of the "
+                  "caldav-public-feed location (enables POST "
+                  "action=publish)"),
+    AP_INIT_FLAG("CalDAVPublic", caldav_cmd_public, NULL, ACCESS_CONF,
+                 "everyone may read below this location (GET of feeds and "
+                 "objects, PROPFIND, REPORT); grant anonymous access with "
+                 "Require as well"),
     AP_INIT_TAKE1("CalDAVFeedRefresh", caldav_cmd_feed_refresh, NULL,
                   RSRC_CONF | ACCESS_CONF, "how often feed subscribers should refresh "
                   "(REFRESH-INTERVAL, X-PUBLISHED-TTL; default 1h)"),
@@ -928,6 +969,9 @@ static int caldav_handler(request_rec *r)
     if (r->method_number == caldav_m_acl) {
         return caldav_method_acl(r);
     }
+    if (r->method_number == M_POST) {
+        return caldav_method_post(r);
+    }
     if (r->method_number == M_MKCOL && caldav_has_body(r)) {
         return caldav_method_mkcalendar(r, 1);      /* RFC 5689 */
     }
@@ -979,6 +1023,7 @@ static void caldav_register_hooks(apr_pool_t *p)
     ap_hook_translate_name(caldav_translate_name, NULL, NULL, APR_HOOK_LAST);
     ap_hook_map_to_storage(caldav_map_to_storage, NULL, NULL, APR_HOOK_LAST);
     ap_hook_handler(caldav_handler, NULL, succ_dav, APR_HOOK_MIDDLE);
+    ap_hook_handler(caldav_public_feed_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 /* Everything is built with -fvisibility=hidden; httpd needs this symbol. */

@@ -35,6 +35,11 @@ typedef struct caldav_dir_conf {
     const char *address_template;   /* CalDAVUserAddress; NULL = default   */
     apr_int64_t feed_refresh;       /* CalDAVFeedRefresh, seconds; 0 =
                                        default                              */
+    const char *public_feed_url;    /* CalDAVPublicFeedURL: where the
+                                       caldav-public-feed handler serves
+                                       secret feed URLs; NULL = none        */
+    int public_read;                /* CalDAVPublic: everyone may read
+                                       here; -1 = unset                     */
 } caldav_dir_conf;
 
 /* REFRESH-INTERVAL / X-PUBLISHED-TTL of feeds: an hour. */
@@ -341,6 +346,18 @@ dav_error *caldav_feed_deliver(const dav_resource *res, ap_filter_t *output);
  * check (anonymous requesters count when an admin lets them reach it and a
  * calendar grants to DAV:all).  DECLINED for any other URI. */
 int caldav_freebusy_url(request_rec *r);
+
+/* POST to a calendar collection by its owner, form encoded:
+ * action=publish (201, Location: a new secret feed URL below
+ * CalDAVPublicFeedURL; any older URL stops working) or action=unpublish
+ * (204).  405 on other resources, 415 for other bodies. */
+int caldav_method_post(request_rec *r);
+
+/* The handler "caldav-public-feed" (SetHandler, with CalDAVFeedStore):
+ * GET of <anything>/<calendar id hex>-<secret>.ics serves that calendar's
+ * feed without authentication; 404 for anything that does not match, 405
+ * for other methods. */
+int caldav_public_feed_handler(request_rec *r);
 
 /* ---- caldav_props.c ---- */
 

@@ -1551,6 +1551,82 @@ apr_status_t calstore_lookup(calstore_t *st, const char *path,
     return rv;
 }
 
+/* ---- lookup by id -------------------------------------------------------- */
+
+static apr_status_t get_by_id(calstore_t *st, DB_TXN *txn, calstore_id_t id,
+                              node_ref_t *ref, apr_pool_t *pool);
+
+typedef struct byid_baton_t {
+    calstore_id_t id;
+    calstore_node_t *node;
+    const char *path;
+    apr_pool_t *pool;
+} byid_baton_t;
+
+static apr_status_t get_node_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                                 apr_pool_t *scratch)
+{
+    byid_baton_t *b = baton;
+    node_ref_t ref;
+    calstore_id_t at;
+    const char *path = "";
+    int depth = 0;
+    apr_status_t rv;
+
+    if ((rv = get_by_id(st, txn, b->id, &ref, scratch)) != APR_SUCCESS) {
+        return rv;
+    }
+    b->node = make_node(&ref, b->pool);
+    /* the path: names up to the root */
+    for (at = b->id; at != CALSTORE_ROOT_ID; ) {
+        calstore_id_t parent;
+        const char *name;
+        apr_size_t nlen;
+
+        if (++depth > 10000) {          /* no real tree is that deep */
+            return corrupt("node path (cycle)", b->id);
+        }
+        rv = get_byid(st, txn, at, &parent, &name, &nlen, scratch);
+        if (rv != APR_SUCCESS) {
+            return rv == CALSTORE_ENOENT ? CALSTORE_ECORRUPT : rv;
+        }
+        path = *path ? apr_pstrcat(b->pool, apr_pstrmemdup(b->pool, name,
+                                                           nlen),
+                                   "/", path, NULL)
+                     : apr_pstrmemdup(b->pool, name, nlen);
+        at = parent;
+    }
+    b->path = path;
+    return APR_SUCCESS;
+}
+
+apr_status_t calstore_get_node(calstore_t *st, calstore_id_t id,
+                               calstore_node_t **node, const char **path,
+                               apr_pool_t *pool)
+{
+    byid_baton_t b;
+    apr_status_t rv;
+
+    memset(&b, 0, sizeof(b));
+    b.id = id;
+    b.pool = pool;
+    *node = NULL;
+    if (path) {
+        *path = NULL;
+    }
+    if (id == 0) {
+        return CALSTORE_ENOENT;
+    }
+    rv = calstore__run(st, 0, get_node_txn, &b, pool);
+    if (rv == APR_SUCCESS) {
+        *node = b.node;
+        if (path) {
+            *path = b.path;
+        }
+    }
+    return rv;
+}
+
 /* ---- list --------------------------------------------------------------- */
 
 typedef struct list_baton_t {

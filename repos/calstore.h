@@ -204,6 +204,14 @@ apr_status_t calstore_lookup_ex(calstore_t *st, const char *path,
                                 calstore_node_t **node,
                                 calstore_node_t **parent, apr_pool_t *pool);
 
+/* The node with id 'id' and its path (no leading or trailing '/'; "" for
+ * the root), both from 'pool'.  CALSTORE_ENOENT when no node has that id
+ * (ids are never reused: a deleted node's id stays unknown).  'path' may be
+ * NULL. */
+apr_status_t calstore_get_node(calstore_t *st, calstore_id_t id,
+                               calstore_node_t **node, const char **path,
+                               apr_pool_t *pool);
+
 /* Call 'cb' for every member of the collection 'dir', in name order.  Members
  * are read in batches and no Berkeley DB lock or cursor is held while 'cb'
  * runs, so 'cb' may call back into the store.  'node' and everything 'cb'

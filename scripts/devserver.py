@@ -166,6 +166,8 @@ def render_config(server):
     if is_root():
         user_group = "User %s\nGroup %s" % (RUN_USER, RUN_GROUP)
     values = {
+        # first, so that the extra directives may use the other placeholders
+        "EXTRA": server.extra,
         "SERVER_ROOT": str(server.var),
         "PORT": str(server.port),
         "MODULE": server.module or "/nonexistent/mod_caldav.so",
@@ -175,7 +177,6 @@ def render_config(server):
         "PROVIDER": server.provider,
         "LOGLEVEL": server.loglevel,
         "USER_GROUP": user_group,
-        "EXTRA": server.extra,
     }
     out = []
     for line in TEMPLATE.read_text().splitlines(keepends=True):

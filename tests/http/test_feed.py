@@ -219,3 +219,96 @@ def test_freebusy_url(servers, request):
     finally:
         problems = servers.finish(srv, keep=request.session.testsfailed > 0)
     assert not problems, "\n".join(problems)
+
+
+PUBLIC = """CalDAVPublicFeedURL /public
+<Location /public>
+    SetHandler caldav-public-feed
+    CalDAVFeedStore "@STORE@"
+    Require all granted
+</Location>
+<Location /dav/calendars/alice/open>
+    CalDAVPublic On
+    <RequireAny>
+        Require method GET HEAD OPTIONS
+        Require valid-user
+    </RequireAny>
+</Location>
+"""
+
+
+def form(client, rel, action):
+    return client.request("POST", rel, data=("action=%s" % action).encode(),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def test_secret_feed_url(servers, request):
+    """An owner publishes a calendar at a secret URL that works without an
+    account and for nothing but GET of that feed; re-publishing replaces the
+    URL, unpublishing revokes it."""
+    import requests
+
+    srv = servers.new("public", extra=PUBLIC)
+    try:
+        alice = Dav(srv.base_url, auth=("alice", "alice"))
+        bob = Dav(srv.base_url, auth=("bob", "bob"))
+        cal = "calendars/alice/pub/"
+        assert alice.request("MKCALENDAR", cal).status_code == 201
+        assert alice.put(cal + "e1.ics", (HEAD + BERLIN + E1 + TAIL).encode(),
+                         content_type="text/calendar").status_code == 201
+        r = form(alice, cal, "publish")
+        assert r.status_code == 201, r.text
+        url = r.headers["Location"]
+        assert r.text.strip() == url
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/public/[0-9a-f]+-[0-9a-f]{32}\.ics", url)
+        anon = requests.Session()
+        g = anon.get(url)
+        assert g.status_code == 200 and g.headers["Content-Type"].startswith("text/calendar")
+        assert BERLIN + E1 in g.text
+        assert anon.get(url, headers={"If-None-Match": g.headers["ETag"]}).status_code == 304
+        assert "UID:e1@x" not in anon.get(url + "?component=VTODO").text
+        # nothing else through it
+        for method in ("PUT", "DELETE", "PROPFIND", "POST", "REPORT"):
+            assert anon.request(method, url).status_code == 405, method
+        base, _, name = url.rpartition("/")
+        ident, secret = name[:-4].split("-")
+        wrong = "%s-%s.ics" % (ident, ("0" if secret[0] != "0" else "1") + secret[1:])
+        assert anon.get(base + "/" + wrong).status_code == 404
+        assert anon.get(base + "/%x-%s.ics" % (int(ident, 16) + 1, secret)).status_code == 404
+        assert anon.get(base + "/garbage.ics").status_code == 404
+        # the DAV tree itself still wants an account
+        assert anon.get(srv.base_url + cal).status_code == 401
+        # only the owner publishes
+        assert form(bob, cal, "publish").status_code == 403
+        assert form(alice, cal + "e1.ics", "publish").status_code == 405
+        assert alice.request("POST", cal, data=b"x",
+                             headers={"Content-Type": "text/plain"}).status_code == 415
+        assert form(alice, cal, "frobnicate").status_code == 400
+        # re-publish: a new URL, the old one is gone
+        url2 = form(alice, cal, "publish").headers["Location"]
+        assert url2 != url
+        assert anon.get(url).status_code == 404 and anon.get(url2).status_code == 200
+        # revoke
+        assert form(alice, cal, "unpublish").status_code == 204
+        assert anon.get(url2).status_code == 404
+        # an admin-opened calendar (CalDAVPublic On; Apache lets GET through
+        # without an account, the rest still needs one)
+        opn = "calendars/alice/open/"
+        assert alice.request("MKCALENDAR", opn).status_code == 201
+        assert alice.put(opn + "t1.ics", (HEAD + T1 + TAIL).encode(),
+                         content_type="text/calendar").status_code == 201
+        g = anon.get(srv.base_url + opn)
+        assert g.status_code == 200 and T1 in g.text
+        assert anon.get(srv.base_url + opn + "t1.ics").status_code == 200
+        assert anon.put(srv.base_url + opn + "x.ics", data=(HEAD + T1 + TAIL).encode(),
+                        headers={"Content-Type": "text/calendar"}).status_code == 401
+        assert anon.delete(srv.base_url + opn + "t1.ics").status_code == 401
+        assert bob.put(opn + "x.ics", (HEAD + T1 + TAIL).encode(),
+                       content_type="text/calendar").status_code == 403
+        assert bob.request("PROPFIND", opn, headers={"Depth": "1"}).status_code == 207
+        assert alice.get(opn + "t1.ics").status_code == 200
+        for c in (alice, bob):
+            c.session.close()
+    finally:
+        problems = servers.finish(srv, keep=request.session.testsfailed > 0)
+    assert not problems, "\n".join(problems)

@@ -1006,6 +1006,23 @@ static void test_move(calstore_t *st, apr_pool_t *pool)
     is_str(read_str(st, "m2/sub/y.ics", pool), "YYY", "members followed");
     is_str(get_prop(st, mid, "DAV:", "displayname", pool), "M",
            "properties followed");
+    {
+        calstore_node_t *g;
+        const char *gp;
+        calstore_id_t yid = id_of(st, "m2/sub/y.ics", pool);
+
+        is_int(calstore_get_node(st, yid, &g, &gp, pool), APR_SUCCESS,
+               "get_node by id");
+        ok(g && g->id == yid && !strcmp(g->name, "y.ics"), "... the node");
+        is_str(gp, "m2/sub/y.ics", "... its path after the move");
+        is_int(calstore_get_node(st, CALSTORE_ROOT_ID, &g, &gp, pool),
+               APR_SUCCESS, "get_node of the root");
+        is_str(gp, "", "... path \"\"");
+        is_int(calstore_get_node(st, APR_UINT64_C(0x7FFFFFFFFFFF), &g, &gp,
+                                 pool), CALSTORE_ENOENT,
+               "an unknown id: ENOENT");
+        ok(g == NULL && gp == NULL, "... outputs cleared");
+    }
 
     x = node_at(st, "m2/x.ics", pool);
     calstore_etag(x, e1);
