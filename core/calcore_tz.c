@@ -780,12 +780,30 @@ static apr_thread_mutex_t *tzc_lock;
 static apr_hash_t *tzc_map;      /* serialised VTIMEZONE -> icaltimezone*  */
 static unsigned tzc_count;
 
+/* tz_pool is going away (apr_terminate): free the shared zones, which
+ * libical allocated. */
+static apr_status_t tzcache_cleanup(void *data)
+{
+    apr_hash_index_t *hi;
+
+    (void)data;
+    for (hi = apr_hash_first(NULL, tzc_map); hi; hi = apr_hash_next(hi)) {
+        icaltimezone_free(apr_hash_this_val(hi), 1);
+    }
+    tzc_lock = NULL;
+    tzc_map = NULL;
+    tzc_count = 0;
+    return APR_SUCCESS;
+}
+
 static void tzcache_init(void)
 {
     if (!tzc_lock
         && apr_thread_mutex_create(&tzc_lock, APR_THREAD_MUTEX_DEFAULT,
                                    tz_pool) == APR_SUCCESS) {
         tzc_map = apr_hash_make(tz_pool);
+        apr_pool_cleanup_register(tz_pool, NULL, tzcache_cleanup,
+                                  apr_pool_cleanup_null);
     }
 }
 

@@ -735,7 +735,7 @@ static void *APR_THREAD_FUNC caldav_maint_main(apr_thread_t *t, void *data)
                                   : CALDAV_DEFAULT_SYNCLOG_MAX;
     caldav_server_conf eff;
     apr_time_t next_prune;
-    apr_pool_t *pool;
+    apr_pool_t *pool, *iterpool;
 
     eff.synclog_age = age;
     /* the first prune a little after start-up, spread over the children */
@@ -743,13 +743,18 @@ static void *APR_THREAD_FUNC caldav_maint_main(apr_thread_t *t, void *data)
                  + (apr_time_t)(getpid() % 60) * APR_USEC_PER_SEC
                    * (caldav_prune_every(&eff) > apr_time_from_sec(120));
     apr_pool_create(&pool, NULL);
+    apr_pool_create(&iterpool, NULL);
     while (!m->stop) {
         apr_hash_index_t *hi;
         int prune = (age > 0 || max > 0) && apr_time_now() >= next_prune;
 
         m->heartbeat = apr_time_now();
         caldav_sleep(m, apr_time_from_sec(1));
-        for (hi = apr_hash_first(NULL, caldav_stores); hi && !m->stop;
+        /* an iterator of our own: apr_hash_first(NULL, ...) hands every
+         * caller the hash's single built-in one, and the watchdog thread
+         * walks the same hash */
+        apr_pool_clear(iterpool);
+        for (hi = apr_hash_first(iterpool, caldav_stores); hi && !m->stop;
              hi = apr_hash_next(hi)) {
             calstore_t *st = apr_hash_this_val(hi);
             apr_status_t rv;
@@ -774,6 +779,7 @@ static void *APR_THREAD_FUNC caldav_maint_main(apr_thread_t *t, void *data)
             next_prune = apr_time_now() + caldav_prune_every(&eff);
         }
     }
+    apr_pool_destroy(iterpool);
     apr_pool_destroy(pool);
     /* return, not apr_thread_exit(): pthread_exit upsets ASan */
     return NULL;
@@ -783,7 +789,9 @@ static void *APR_THREAD_FUNC caldav_watchdog_main(apr_thread_t *t,
                                                   void *data)
 {
     caldav_maint_t *m = data;
+    apr_pool_t *iterpool;
 
+    apr_pool_create(&iterpool, NULL);
     while (!m->stop) {
         apr_hash_index_t *hi;
 
@@ -791,7 +799,8 @@ static void *APR_THREAD_FUNC caldav_watchdog_main(apr_thread_t *t,
         if (m->stop) {
             break;
         }
-        for (hi = apr_hash_first(NULL, caldav_stores); hi;
+        apr_pool_clear(iterpool);     /* see caldav_maint_main */
+        for (hi = apr_hash_first(iterpool, caldav_stores); hi;
              hi = apr_hash_next(hi)) {
             calstore_t *st = apr_hash_this_val(hi);
 
@@ -813,6 +822,7 @@ static void *APR_THREAD_FUNC caldav_watchdog_main(apr_thread_t *t,
             _exit(1);
         }
     }
+    apr_pool_destroy(iterpool);
     return NULL;
 }
 
