@@ -33,24 +33,28 @@ CFLAGS_COMMON := -std=gnu11 -fPIC -fvisibility=hidden $(OPT) $(WARN) $(SANFLAGS)
 CORE_CFLAGS   := $(CFLAGS_COMMON) $(APR_CFLAGS) -Icore
 REPOS_CFLAGS  := $(CFLAGS_COMMON) $(APR_CFLAGS) -Icore -Irepos
 MOD_CFLAGS    := $(CFLAGS_COMMON) $(APR_CFLAGS) -I$(HTTPD_INC) -Icore -Irepos -Imod_caldav
+TOOL_CFLAGS   := $(CFLAGS_COMMON) $(APR_CFLAGS) -Icore -Irepos -Itools
 LIBS          := -lical -ldb $(APR_LIBS)
 
 CORE_SRC  := $(wildcard core/*.c)
 REPOS_SRC := $(wildcard repos/*.c)
 MOD_SRC   := $(wildcard mod_caldav/*.c)
+TOOL_SRC  := $(wildcard tools/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
 REPOS_OBJ := $(REPOS_SRC:%.c=$(BUILD)/%.o)
 MOD_OBJ   := $(MOD_SRC:%.c=$(BUILD)/%.o)
+TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBCORE   := $(BUILD)/libcalcore.a
 LIBSTORE  := $(BUILD)/libcalstore.a
 MODULE    := $(BUILD)/mod_caldav.so
+TOOL      := $(BUILD)/caldavctl
 
 .PHONY: all deps run stop test unit itest bench clean distclean check-layering
-all: $(MODULE) $(UNIT_BIN)
+all: $(MODULE) $(TOOL) $(UNIT_BIN)
 
 deps:
 	@sh scripts/deps.sh
@@ -66,6 +70,11 @@ $(BUILD)/repos/%.o: repos/%.c $(wildcard repos/*.h core/*.h)
 $(BUILD)/mod_caldav/%.o: mod_caldav/%.c $(wildcard mod_caldav/*.h repos/*.h core/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(MOD_CFLAGS) -c $< -o $@
+
+# tools/ is compiled without the httpd include path too.
+$(BUILD)/tools/%.o: tools/%.c $(wildcard tools/*.h repos/*.h core/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOL_CFLAGS) -c $< -o $@
 
 $(LIBCORE): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -87,16 +96,21 @@ $(MODULE): $(MOD_OBJ) $(LIBSTORE) $(LIBCORE)
 	    -lical -ldb >apxs.log 2>&1 || { cat apxs.log; exit 1; }
 	cp $(BUILD)/apxs/.libs/mod_caldav.so $@.tmp && mv -f $@.tmp $@   # new inode: a running httpd keeps its mapping
 
+# caldavctl links the same two archives as the module, and never httpd.
+$(TOOL): $(TOOL_OBJ) $(LIBSTORE) $(LIBCORE)
+	$(CC) $(TOOL_OBJ) -o $@ $(LIBSTORE) $(LIBCORE) $(LIBS) $(SANFLAGS)
+
 comma := ,
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBSTORE) $(LIBCORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(REPOS_CFLAGS) -Itests/unit $< -o $@ $(LIBSTORE) $(LIBCORE) $(LIBS) $(SANFLAGS)
 
-# Layering: core/ and repos/ must not include httpd or mod_dav headers.
+# Layering: core/, repos/ and tools/ must not include httpd or mod_dav
+# headers.
 check-layering:
-	@if grep -rlE '#\s*include\s*[<"](httpd|http_[a-z_]+|mod_dav|ap_[a-z_]+|util_[a-z_]+)\.h[>"]' core repos; then \
-	    echo "error: core/ or repos/ includes an httpd header"; exit 1; fi
+	@if grep -rlE '#\s*include\s*[<"](httpd|http_[a-z_]+|mod_dav|ap_[a-z_]+|util_[a-z_]+)\.h[>"]' core repos tools; then \
+	    echo "error: core/, repos/ or tools/ includes an httpd header"; exit 1; fi
 
 run: deps all
 	@$(PYTHON) scripts/devserver.py start --port $(PORT) --var $(VAR) --module $(CURDIR)/$(MODULE) $(if $(filter 1,$(SAN)),--san)

@@ -75,11 +75,9 @@ typedef struct caldav_server_conf {
 #define CALDAV_DEFAULT_SYNCLOG_AGE apr_time_from_sec(90 * 86400)
 #define CALDAV_DEFAULT_SYNCLOG_MAX 10000u
 
-#define CALDAV_DEFAULT_MAX_RESOURCE_SIZE ((apr_off_t)10 * 1024 * 1024)
-#define CALDAV_DEFAULT_MIN_DATE      ((apr_int64_t)-2208988800LL) /* 1900 */
-#define CALDAV_DEFAULT_MAX_DATE      ((apr_int64_t)4133980799LL)  /* 2100 */
-#define CALDAV_DEFAULT_MAX_INSTANCES 10000u
-#define CALDAV_DEFAULT_MAX_ATTENDEES 500u
+/* The defaults of CalDAVMaxResourceSize, CalDAVMinDateTime,
+ * CalDAVMaxDateTime, CalDAVMaxInstances and CalDAVMaxAttendeesPerInstance
+ * are CALSTORE_DEFAULT_* in repos/calstore.h (caldavctl uses them too). */
 
 #define CALDAV_NS    "urn:ietf:params:xml:ns:caldav"
 #define CALDAV_CS_NS "http://calendarserver.org/ns/"
@@ -89,8 +87,9 @@ typedef struct caldav_server_conf {
 #define CALDAV_INTERNAL_NS "urn:x-mod-caldav:internal"
 
 /* A calendar collection's node flags: CALSTORE_COLL_CALENDAR plus its
- * supported-calendar-component-set (calcore_comp_e bits) shifted by this. */
-#define CALDAV_COMP_SHIFT 8
+ * supported-calendar-component-set (calcore_comp_e bits) shifted by this
+ * (defined in repos/calstore.h, which caldavctl reads it with too). */
+#define CALDAV_COMP_SHIFT CALSTORE_CAL_COMP_SHIFT
 
 /* What a dav_resource of ours carries. */
 struct dav_resource_private {

@@ -1943,6 +1943,49 @@ static apr_status_t put_txn(calstore_t *st, DB_TXN *txn, void *baton,
     return APR_SUCCESS;
 }
 
+/* Check the arguments of a put and fill 'b' ('co' receives the encoded
+ * 'cal'); shared by calstore_put_ex() and calstore_batch_put(). */
+static apr_status_t put_args(write_baton_t *b, calobj_t *co,
+                             const char *path, const char *content_type,
+                             const char *data, apr_size_t len,
+                             const calstore_cond_t *cond,
+                             const calstore_calinfo_t *cal,
+                             apr_pool_t *pool)
+{
+    apr_status_t rv;
+
+    memset(b, 0, sizeof(*b));
+    if ((rv = parse_path(path, &b->path, pool)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (b->path.n == 0) {
+        return CALSTORE_EISCOLL;
+    }
+    if ((data == NULL && len > 0) || len > 0xFFFFFFFFu) {
+        return CALSTORE_EINVAL;
+    }
+    if (content_type != NULL && *content_type != '\0') {
+        b->ctype = content_type;
+        b->ctype_len = strlen(content_type);
+        if (b->ctype_len > CALSTORE_CTYPE_MAX) {
+            return CALSTORE_EINVAL;
+        }
+    }
+    if (cal != NULL) {
+        /* Checked here although only used when the parent turns out to be
+         * a calendar: a bad argument is a caller bug either way. */
+        if ((rv = calobj_from_info(cal, co, pool)) != APR_SUCCESS) {
+            return rv;
+        }
+        b->co = co;
+    }
+    b->data = data;
+    b->len = len;
+    b->cond = cond;
+    b->pool = pool;
+    return APR_SUCCESS;
+}
+
 apr_status_t calstore_put_ex(calstore_t *st, const char *path,
                              const char *content_type,
                              const char *data, apr_size_t len,
@@ -1965,35 +2008,10 @@ apr_status_t calstore_put_ex(calstore_t *st, const char *path,
     if (conflict) {
         *conflict = NULL;
     }
-    memset(&b, 0, sizeof(b));
-    if ((rv = parse_path(path, &b.path, pool)) != APR_SUCCESS) {
+    if ((rv = put_args(&b, &co, path, content_type, data, len, cond, cal,
+                       pool)) != APR_SUCCESS) {
         return rv;
     }
-    if (b.path.n == 0) {
-        return CALSTORE_EISCOLL;
-    }
-    if ((data == NULL && len > 0) || len > 0xFFFFFFFFu) {
-        return CALSTORE_EINVAL;
-    }
-    if (content_type != NULL && *content_type != '\0') {
-        b.ctype = content_type;
-        b.ctype_len = strlen(content_type);
-        if (b.ctype_len > CALSTORE_CTYPE_MAX) {
-            return CALSTORE_EINVAL;
-        }
-    }
-    if (cal != NULL) {
-        /* Checked here although only used when the parent turns out to be
-         * a calendar: a bad argument is a caller bug either way. */
-        if ((rv = calobj_from_info(cal, &co, pool)) != APR_SUCCESS) {
-            return rv;
-        }
-        b.co = &co;
-    }
-    b.data = data;
-    b.len = len;
-    b.cond = cond;
-    b.pool = pool;
     rv = calstore__run(st, 1, put_txn, &b, pool);
     if (rv == APR_SUCCESS) {
         if (result) {
@@ -2018,6 +2036,107 @@ apr_status_t calstore_put(calstore_t *st, const char *path,
 {
     return calstore_put_ex(st, path, content_type, data, len, cond, NULL,
                            NULL, result, created, pool);
+}
+
+/* ---- batches: several puts in one transaction --------------------------- */
+
+struct calstore_batch_t {
+    calstore_t *st;
+    DB_TXN *txn;
+    apr_status_t failed;        /* what spoiled the batch, or APR_SUCCESS  */
+};
+
+typedef struct batch_baton_t {
+    calstore_batch_fn *fn;
+    void *baton;
+} batch_baton_t;
+
+static apr_status_t batch_txn(calstore_t *st, DB_TXN *txn, void *baton,
+                              apr_pool_t *scratch)
+{
+    batch_baton_t *bb = baton;
+    calstore_batch_t batch;
+    apr_status_t rv;
+
+    batch.st = st;
+    batch.txn = txn;
+    batch.failed = APR_SUCCESS;
+    rv = bb->fn(&batch, bb->baton, scratch);
+    /* A spoiled batch never commits, whatever the callback says; a
+     * deadlock (CALSTORE__RETRY*) reaches calstore__run, which retries. */
+    return batch.failed != APR_SUCCESS ? batch.failed : rv;
+}
+
+apr_status_t calstore_batch(calstore_t *st, calstore_batch_fn *fn,
+                            void *baton, apr_pool_t *pool)
+{
+    batch_baton_t bb;
+
+    if (fn == NULL) {
+        return CALSTORE_EINVAL;
+    }
+    bb.fn = fn;
+    bb.baton = baton;
+    return calstore__run(st, 1, batch_txn, &bb, pool);
+}
+
+/* May the batch go on after 'rv'?  Only for refusals that put_txn and
+ * uid_lookup_txn return before they write anything. */
+static int batch_refusal(apr_status_t rv)
+{
+    return rv == CALSTORE_EINVAL || rv == CALSTORE_ENOPARENT
+           || rv == CALSTORE_EISCOLL || rv == CALSTORE_ECHANGED
+           || rv == CALSTORE_ENOTCALOBJ || rv == CALSTORE_EUIDCONFLICT
+           || rv == CALSTORE_ENOENT;
+}
+
+apr_status_t calstore_batch_put(calstore_batch_t *batch, const char *path,
+                                const char *content_type,
+                                const char *data, apr_size_t len,
+                                const calstore_cond_t *cond,
+                                const calstore_calinfo_t *cal,
+                                const char **conflict,
+                                calstore_node_t **result, int *created,
+                                apr_pool_t *pool)
+{
+    write_baton_t b;
+    calobj_t co;
+    apr_status_t rv;
+
+    if (result) {
+        *result = NULL;
+    }
+    if (created) {
+        *created = 0;
+    }
+    if (conflict) {
+        *conflict = NULL;
+    }
+    if (batch->failed != APR_SUCCESS) {
+        return batch->failed;
+    }
+    if ((rv = put_args(&b, &co, path, content_type, data, len, cond, cal,
+                       pool)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = put_txn(batch->st, batch->txn, &b, pool);
+    if (rv == APR_SUCCESS) {
+        if (result) {
+            *result = b.result;
+        }
+        if (created) {
+            *created = b.created;
+        }
+    }
+    else if (rv == CALSTORE_EUIDCONFLICT) {
+        if (conflict) {
+            *conflict = b.conflict;
+        }
+    }
+    else if (!batch_refusal(rv)) {
+        batch->failed = rv;
+    }
+    return rv;
 }
 
 static int prop_name_ok(const char *ns, const char *name);
@@ -3169,6 +3288,37 @@ apr_status_t calstore_uid_lookup(calstore_t *st, calstore_id_t coll,
     rv = calstore__run(st, 0, uid_lookup_txn, &b, pool);
     if (rv == APR_SUCCESS) {
         *name = b.name;
+    }
+    return rv;
+}
+
+apr_status_t calstore_batch_uid_lookup(calstore_batch_t *batch,
+                                       calstore_id_t coll, const char *uid,
+                                       const char **name, apr_pool_t *pool)
+{
+    cal_get_baton_t b;
+    apr_status_t rv;
+
+    *name = NULL;
+    if (batch->failed != APR_SUCCESS) {
+        return batch->failed;
+    }
+    if (uid == NULL) {
+        return CALSTORE_EINVAL;
+    }
+    if (*uid == '\0' || strlen(uid) > CALSTORE_UID_MAX) {
+        return CALSTORE_ENOENT;
+    }
+    memset(&b, 0, sizeof(b));
+    b.id = coll;
+    b.uid = uid;
+    b.pool = pool;
+    rv = uid_lookup_txn(batch->st, batch->txn, &b, pool);
+    if (rv == APR_SUCCESS) {
+        *name = b.name;
+    }
+    else if (rv != CALSTORE_ENOENT) {
+        batch->failed = rv;
     }
     return rv;
 }

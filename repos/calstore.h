@@ -629,4 +629,192 @@ apr_status_t calstore_changes_prune(calstore_t *st, calstore_id_t coll,
                                     apr_interval_time_t max_age,
                                     unsigned max_entries, apr_pool_t *pool);
 
+/* ---- calendar objects: limits, calendar-timezone, index data ---------- */
+
+/* What the web server and caldavctl share about storing a calendar object
+ * resource (repos/calstore_calinfo.c): the default limits, a calendar's
+ * supported components and calendar-timezone, and the index data
+ * (calstore_calinfo_t) of an object core/ validated.  Both writers use
+ * exactly these, so an object stored by either is validated against the
+ * same rules and indexed identically. */
+
+#include "calcore_object.h"
+
+/* The server defaults of the CalDAV limits (RFC 4791 5.2.5 - 5.2.9);
+ * httpd's CalDAVMaxResourceSize, CalDAVMinDateTime, CalDAVMaxDateTime,
+ * CalDAVMaxInstances and CalDAVMaxAttendeesPerInstance override them. */
+#define CALSTORE_DEFAULT_MAX_RESOURCE_SIZE ((apr_off_t)10 * 1024 * 1024)
+#define CALSTORE_DEFAULT_MIN_DATE      ((apr_int64_t)-2208988800LL) /* 1900 */
+#define CALSTORE_DEFAULT_MAX_DATE      ((apr_int64_t)4133980799LL)  /* 2100 */
+#define CALSTORE_DEFAULT_MAX_INSTANCES 10000u
+#define CALSTORE_DEFAULT_MAX_ATTENDEES 500u
+
+/* A calendar collection's node flags: CALSTORE_COLL_CALENDAR plus its
+ * supported-calendar-component-set (calcore_comp_e bits) shifted by this,
+ * in the caller's bits (CALSTORE_COLL_CALLER_MASK). */
+#define CALSTORE_CAL_COMP_SHIFT 8
+
+/* The namespace of the CALDAV:calendar-timezone dead property, whose value
+ * (a self-contained XML element, as the adapter stores it) holds the
+ * calendar's time zone for floating times and DATEs. */
+#define CALSTORE_CALDAV_NS "urn:ietf:params:xml:ns:caldav"
+
+/* Floating times and DATEs are indexed widened by this on both sides (the
+ * largest UTC offsets: -12:00 .. +14:00), so that the index stays a
+ * superset when calendar-timezone changes or a query brings its own. */
+#define CALSTORE_FLOATING_SLACK ((apr_int64_t)14 * 3600)
+
+/* Fill 'limits' with the server defaults above: no component restriction,
+ * no floating zone, now and horizon 0 (the current time, the default
+ * horizon).  Cannot fail. */
+void calstore_limits_default(calcore_limits_t *limits);
+
+/* The supported-calendar-component-set (calcore_comp_e bits) of calendar
+ * collection 'coll', from its node flags; CALCORE_COMP_DEFAULT when none
+ * was stored.  Cannot fail. */
+unsigned calstore_calendar_comps(const calstore_node_t *coll);
+
+/* The zone in which floating times and DATEs of calendar 'coll' are read:
+ * its CALDAV:calendar-timezone property parsed (calcore_init() must have
+ * run).  *zone is NULL (= UTC) when the property is not set or its value
+ * is not readable XML; when it is set but unusable (validated when it was
+ * set, but tzdata may have changed since) *zone is NULL and *problem (from
+ * 'pool'; else NULL) says why, for the caller to log.  The zone and its
+ * tree are freed when 'pool' is cleared.  Returns APR_SUCCESS, or the
+ * store's error reading the property. */
+apr_status_t calstore_calendar_floating(calstore_t *st,
+                                        const calstore_node_t *coll,
+                                        icaltimezone **zone,
+                                        const char **problem,
+                                        apr_pool_t *pool);
+
+/* Fill 'info' with what the store indexes for 'obj', a calendar object
+ * that calcore_object_parse() accepted, read with 'floating' (the
+ * calendar's zone from calstore_calendar_floating(), NULL = UTC): the UID,
+ * the component kind, core's serialised index record
+ * (calcore_index_build(): a non-recurring object indexed wherever it lies
+ * in time, a recurring one over core's default window) and the instance
+ * spans, window and reach, floating ones widened by
+ * CALSTORE_FLOATING_SLACK.  Everything 'info' points to is allocated from
+ * 'pool' or belongs to 'obj'.  Returns APR_SUCCESS (or what
+ * calcore_index_build() returns, which cannot fail today). */
+apr_status_t calstore_calinfo_build(calstore_calinfo_t *info,
+                                    const calcore_object_t *obj,
+                                    const icaltimezone *floating,
+                                    apr_pool_t *pool);
+
+/* ---- several writes in one transaction ---------------------------------- */
+
+/* A write transaction that a caller fills with several writes (caldavctl
+ * import: a whole file in one commit).  Only valid inside the callback of
+ * calstore_batch(). */
+typedef struct calstore_batch_t calstore_batch_t;
+
+/* The body of a batch: the writes it makes through 'batch' are committed
+ * together when it returns APR_SUCCESS, and all rolled back when it
+ * returns anything else.  It may be called more than once: when the
+ * transaction hit a deadlock or a lock timeout, everything it did is
+ * rolled back and it is called again from the start (up to the store's
+ * max_retries), so it must restart cleanly (reset its counters) and must
+ * not act outside the store before calstore_batch() returns.  It must not
+ * call the other calstore functions on the same store: they run in
+ * transactions of their own and would wait for the batch's locks.
+ * 'scratch' is cleared between attempts. */
+typedef apr_status_t calstore_batch_fn(calstore_batch_t *batch, void *baton,
+                                       apr_pool_t *scratch);
+
+/* Run 'fn' in one write transaction and commit what it wrote (durably, as
+ * every write).  Returns APR_SUCCESS when committed, else what 'fn'
+ * returned or the first failure of the transaction itself
+ * (CALSTORE_EBUSY after too many deadlocks, CALSTORE_EPANIC, ENOMEM when
+ * Berkeley DB's lock table is exhausted by a very large batch, ...), and
+ * then nothing was written.  While the batch runs it holds the write locks
+ * of everything it wrote: other writers (and readers) of those pages wait,
+ * at most their lock timeout, so keep batches small on a busy store. */
+apr_status_t calstore_batch(calstore_t *st, calstore_batch_fn *fn,
+                            void *baton, apr_pool_t *pool);
+
+/* calstore_put_ex() inside a batch: same arguments, checks and results,
+ * allocations from 'pool' (which may be cleared after the call).  A
+ * refusal that writes nothing (CALSTORE_EINVAL, CALSTORE_ENOPARENT,
+ * CALSTORE_EISCOLL, CALSTORE_ECHANGED, CALSTORE_ENOTCALOBJ,
+ * CALSTORE_EUIDCONFLICT) leaves the batch usable: the caller may go on
+ * with other writes.  Any other failure (a deadlock, a Berkeley DB error)
+ * spoils the batch: this and every later call return it, and the batch is
+ * rolled back whatever 'fn' returns (and retried, for a deadlock). */
+apr_status_t calstore_batch_put(calstore_batch_t *batch, const char *path,
+                                const char *content_type,
+                                const char *data, apr_size_t len,
+                                const calstore_cond_t *cond,
+                                const calstore_calinfo_t *cal,
+                                const char **conflict,
+                                calstore_node_t **result, int *created,
+                                apr_pool_t *pool);
+
+/* calstore_uid_lookup() inside a batch: sees the batch's own writes, and
+ * keeps the entry read-locked until the batch ends (so nobody else can
+ * add the UID meanwhile).  CALSTORE_ENOENT (no such UID) leaves the batch
+ * usable; other failures spoil it, as for calstore_batch_put(). */
+apr_status_t calstore_batch_uid_lookup(calstore_batch_t *batch,
+                                       calstore_id_t coll, const char *uid,
+                                       const char **name, apr_pool_t *pool);
+
+/* ---- administration (caldavctl) ----------------------------------------- */
+
+/* Check the consistency of the whole store: every cross-database invariant
+ * of docs/storage-format.md ("Consistency check"): the tree, bodies,
+ * properties, the calendar indexes against the objects' records, the
+ * change log against the members.  Each problem found is logged
+ * (calcore_log, CALCORE_LOG_ERR) and the result is CALSTORE_ECORRUPT.  The
+ * check reads each database in turn in one DB_READ_COMMITTED transaction,
+ * holding no lock for long: on a store that others write meanwhile, a
+ * change committed between two databases' scans can look like a problem,
+ * so a caller that finds problems on a live store should check again
+ * before it believes them.  Other failures as any read. */
+apr_status_t calstore_check(calstore_t *st, apr_pool_t *pool);
+
+/* Does another process have the store in 'dir' open (a live slot in its
+ * DB_REGISTER registry: a process holding an fcntl lock on it, as
+ * /proc/locks lists them)?  This process's own handle does not count and
+ * is not disturbed.  Returns 0 when the directory holds no registry.
+ * Cannot fail (a registry that cannot be examined counts as in use;
+ * without /proc the registry is probed with F_GETLK, which must not be
+ * done while this process has the store open: closing the probe's
+ * descriptor would drop this process's registration). */
+int calstore_in_use(const char *dir);
+
+/* Run Berkeley DB's structural verification (DB->verify, what db_verify
+ * does) on each database file of the store in 'dir'.  Only for a store
+ * nobody has open (it reads the files directly, not through the cache):
+ * CALSTORE_EBUSY when calstore_in_use(); close this process's own handle
+ * first.  Each file that fails is logged (CALCORE_LOG_ERR, with Berkeley
+ * DB's messages) and the result is then CALSTORE_ECORRUPT; a missing file
+ * is ENOENT. */
+apr_status_t calstore_verify_files(const char *dir, apr_pool_t *pool);
+
+/* Hot backup of the open store into directory 'target' while other
+ * processes keep using it (Berkeley DB's DB_ENV->backup: a checkpoint,
+ * then every database file copied page by page through the cache, then
+ * every log file, with log removal held off meanwhile); the copies are
+ * flushed to disk.  'target' is created (mode 0700) if missing; it must
+ * hold no file of a store (CALSTORE_EEXIST) unless 'replace' is set, which
+ * removes the database, log and region files there first (other files are
+ * left alone).  The copy is not usable as it is: calstore_restore() it. */
+apr_status_t calstore_backup(calstore_t *st, const char *target,
+                             int replace, apr_pool_t *pool);
+
+/* Make the store in 'dir' from the backup in 'backup': copy its database
+ * and log files (flushed to disk), then run catastrophic recovery
+ * (DB_RECOVER_FATAL) on them, which replays the logs over the copied
+ * databases, so the store opens cleanly.  'dir' is created (mode 0700) if
+ * missing.  CALSTORE_EEXIST when 'dir' holds any file and 'replace' is not
+ * set; with 'replace' the database, log and region files already there are
+ * removed first (other files are left alone); CALSTORE_EBUSY when another
+ * process has the store in 'dir' open (calstore_in_use(), checked also
+ * with 'replace'; this process must not have it open either),
+ * CALSTORE_EINVAL when 'backup' holds no store (no meta.db) or is 'dir'
+ * itself.  On failure 'dir' may hold a partial copy. */
+apr_status_t calstore_restore(const char *backup, const char *dir,
+                              int replace, apr_pool_t *pool);
+
 #endif /* CALSTORE_H */
