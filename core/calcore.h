@@ -26,6 +26,7 @@
 #include "calcore_caldata.h"
 #include "calcore_freebusy.h"
 #include "calcore_feed.h"
+#include "calcore_jcal.h"
 
 /* Once-per-process initialisation.  Call it single-threaded, before any
  * thread that uses calcore exists (httpd: post_config in the parent, so
