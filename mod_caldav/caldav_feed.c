@@ -37,6 +37,7 @@
 #include "calcore_feed.h"
 #include "calcore_filter.h"
 #include "calcore_caldata.h"
+#include "calcore_jcal.h"
 
 #define FEED_KEY "caldav-feed"
 #define FEED_KINDS 8            /* calcore_comp_e bits                     */
@@ -187,6 +188,7 @@ dav_error *caldav_feed_headers(request_rec *r, const dav_resource *res)
     ap_update_mtime(r, node->modified);
     ap_set_last_modified(r);
     ap_set_content_type(r, "text/calendar; charset=utf-8");
+    caldav_format_headers(r, caldav_format_accept(r));
     return NULL;
 }
 
@@ -204,17 +206,49 @@ typedef struct feed_ctx {
     apr_bucket_brigade *bb;
     apr_array_header_t *pending;/* VTIMEZONEs of the current object         */
     apr_status_t wrv;           /* first write error                        */
+    int format;                 /* CALDAV_FMT_*                             */
+    int written;                /* components written so far                */
+    apr_pool_t *convpool;       /* jCal / xCal conversions                  */
 } feed_ctx;
 
+/* Write one top-level component, in the feed's format. */
 static void feed_write(feed_ctx *x, const char *text, apr_size_t len)
 {
-    if (x->wrv == APR_SUCCESS) {
-        x->wrv = ap_fwrite(x->out, x->bb, text, len);
+    const char *out, *reason = NULL;
+    apr_size_t olen;
+    apr_status_t rv;
+
+    if (x->wrv != APR_SUCCESS) {
+        return;
     }
+    if (x->format != CALDAV_FMT_ICAL) {
+        apr_pool_clear(x->convpool);
+        rv = x->format == CALDAV_FMT_JCAL
+             ? calcore_jcal_component(text, len, &out, &olen, &reason,
+                                      x->convpool)
+             : calcore_xcal_component(text, len, &out, &olen, &reason,
+                                      x->convpool);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, x->r,
+                          "feed: a component left out (no %s form: %s)",
+                          caldav_format_mime(x->format), reason);
+            return;
+        }
+        if (x->format == CALDAV_FMT_JCAL && x->written) {
+            x->wrv = ap_fputs(x->out, x->bb, CALCORE_JCAL_SEPARATOR);
+        }
+        if (x->wrv == APR_SUCCESS) {
+            x->wrv = ap_fwrite(x->out, x->bb, out, olen);
+        }
+        x->written++;
+        return;
+    }
+    x->wrv = ap_fwrite(x->out, x->bb, text, len);
     /* a component cut from an object whose last line lacks its break */
     if (x->wrv == APR_SUCCESS && len && text[len - 1] != '\n') {
         x->wrv = ap_fwrite(x->out, x->bb, "\r\n", 2);
     }
+    x->written++;
 }
 
 typedef struct tzpart {
@@ -427,21 +461,39 @@ dav_error *caldav_feed_deliver(const dav_resource *res, ap_filter_t *output)
     name = prop_text(r, st, node->id, "DAV:", "displayname");
     desc = prop_text(r, st, node->id, CALDAV_NS, "calendar-description");
     dur = refresh_duration(r);
-    x.wrv = ap_fputs(output, x.bb,
-                     "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
-                     "PRODID:-//mod_caldav//feed//EN\r\n"
-                     "CALSCALE:GREGORIAN\r\n");
-    if (x.wrv == APR_SUCCESS && name && *name) {
-        x.wrv = ap_fputs(output, x.bb, calcore_feed_text_line(
-                                           r->pool, "X-WR-CALNAME", name));
-    }
-    if (x.wrv == APR_SUCCESS && desc && *desc) {
-        x.wrv = ap_fputs(output, x.bb, calcore_feed_text_line(
-                                           r->pool, "X-WR-CALDESC", desc));
-    }
-    if (x.wrv == APR_SUCCESS) {
-        x.wrv = ap_fputstrs(output, x.bb, "REFRESH-INTERVAL;VALUE=DURATION:",
-                            dur, "\r\nX-PUBLISHED-TTL:", dur, "\r\n", NULL);
+    x.format = caldav_format_accept(r);
+    apr_pool_create(&x.convpool, r->pool);
+    {
+        /* the calendar's own properties */
+        const char *props = apr_pstrcat(
+            r->pool, "VERSION:2.0\r\nPRODID:-//mod_caldav//feed//EN\r\n"
+            "CALSCALE:GREGORIAN\r\n",
+            name && *name ? calcore_feed_text_line(r->pool, "X-WR-CALNAME",
+                                                   name) : "",
+            desc && *desc ? calcore_feed_text_line(r->pool, "X-WR-CALDESC",
+                                                   desc) : "",
+            "REFRESH-INTERVAL;VALUE=DURATION:", dur, "\r\nX-PUBLISHED-TTL:",
+            dur, "\r\n", NULL);
+        const char *open, *reason = NULL;
+        apr_size_t olen;
+
+        if (x.format == CALDAV_FMT_ICAL) {
+            x.wrv = ap_fputstrs(output, x.bb, "BEGIN:VCALENDAR\r\n", props,
+                                NULL);
+        }
+        else if ((x.format == CALDAV_FMT_JCAL
+                  ? calcore_jcal_calendar_open(props, strlen(props), &open,
+                                               &olen, &reason, r->pool)
+                  : calcore_xcal_calendar_open(props, strlen(props), &open,
+                                               &olen, &reason, r->pool))
+                 != APR_SUCCESS) {
+            return dav_new_error(r->pool, HTTP_INTERNAL_SERVER_ERROR, 0, 0,
+                                 apr_pstrcat(r->pool, "Could not start the "
+                                             "feed: ", reason, NULL));
+        }
+        else {
+            x.wrv = ap_fwrite(output, x.bb, open, olen);
+        }
     }
 
     apr_pool_create(&scratch, r->pool);
@@ -465,7 +517,12 @@ dav_error *caldav_feed_deliver(const dav_resource *res, ap_filter_t *output)
                              "The feed could not be completed");
     }
     if (x.wrv == APR_SUCCESS) {
-        x.wrv = ap_fputs(output, x.bb, "END:VCALENDAR\r\n");
+        x.wrv = ap_fputs(output, x.bb,
+                         x.format == CALDAV_FMT_JCAL
+                         ? CALCORE_JCAL_CALENDAR_CLOSE
+                         : x.format == CALDAV_FMT_XCAL
+                           ? CALCORE_XCAL_CALENDAR_CLOSE
+                           : "END:VCALENDAR\r\n");
     }
     if (x.wrv == APR_SUCCESS) {
         APR_BRIGADE_INSERT_TAIL(x.bb, apr_bucket_eos_create(

@@ -233,7 +233,11 @@ static const char *caldav_calendar_value(const dav_resource *resource,
         return v;
     case CALDAV_PROPID_supported_calendar_data:
         return "<C:calendar-data" CALDAV_XMLNS_C
-               " content-type=\"text/calendar\" version=\"2.0\"/>";
+               " content-type=\"text/calendar\" version=\"2.0\"/>"
+               "<C:calendar-data" CALDAV_XMLNS_C
+               " content-type=\"application/calendar+json\" version=\"2.0\"/>"
+               "<C:calendar-data" CALDAV_XMLNS_C
+               " content-type=\"application/calendar+xml\" version=\"2.0\"/>";
     case CALDAV_PROPID_max_resource_size:
         return apr_psprintf(p, "%" APR_SIZE_T_FMT, lim.max_resource_size);
     case CALDAV_PROPID_min_date_time:

@@ -46,6 +46,7 @@ struct caldav_report_ctx {
     const dav_resource *target;
     caldav_props_e props;
     calcore_caldata_t *caldata;     /* NULL: the whole object             */
+    int format;                     /* CALDAV_FMT_* of calendar-data      */
     const icaltimezone *floating;   /* for floating times and DATEs      */
     calcore_compfilter_t *filter;   /* calendar-query only               */
     apr_bucket_brigade *bb;
@@ -405,12 +406,14 @@ static dav_error *caldav_parse_caldata(request_rec *r, const apr_xml_doc *doc,
     dav_error *err;
     int any = 0;
 
-    if ((ctype && strcasecmp(ctype, "text/calendar") != 0)
+    if ((ctype && caldav_format_of(ctype) < 0)
         || (version && strcmp(version, "2.0") != 0)) {
         return caldav_precond_error(r, HTTP_FORBIDDEN,
                                     CALCORE_PRECOND_SUPPORTED_CALENDAR_DATA,
-                                    "Only text/calendar version 2.0 "
-                                    "calendar-data is supported", NULL);
+                                    "calendar-data is text/calendar, "
+                                    "application/calendar+json or "
+                                    "application/calendar+xml, version 2.0",
+                                    NULL);
     }
     spec = apr_pcalloc(r->pool, sizeof(*spec));
     for (c = e->first_child; c; c = c->next) {
@@ -476,6 +479,8 @@ static dav_error *caldav_parse_props(caldav_report_ctx *ctx)
                                                 &ctx->caldata))) {
                     return err;
                 }
+                ctx->format = caldav_format_of(caldav_attr(c,
+                                                           "content-type"));
             }
         }
     }
@@ -531,6 +536,28 @@ static void caldav_send_status(caldav_report_ctx *ctx, const char *href,
     dav_send_one_response(&resp, ctx->bb, ctx->r, scratch);
 }
 
+/* calendar-data text in the requested format, as XML character data. */
+static const char *caldav_caldata_out(const caldav_report_ctx *ctx,
+                                      const dav_resource *resource,
+                                      const char *text, apr_size_t len)
+{
+    const char *out, *reason = NULL;
+    apr_size_t olen;
+
+    if (ctx->format > CALDAV_FMT_ICAL) {
+        if (caldav_format_convert(ctx->format, text, len, &out, &olen,
+                                  &reason, resource->pool) != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, ctx->r,
+                          "calendar-data of %s has no %s form: %s",
+                          resource->uri, caldav_format_mime(ctx->format),
+                          reason);
+            return NULL;
+        }
+        text = out;
+    }
+    return caldav_xml_text(resource->pool, text);
+}
+
 const char *caldav_report_calendar_data(const dav_resource *resource)
 {
     dav_resource_private *info = resource->info;
@@ -552,7 +579,7 @@ const char *caldav_report_calendar_data(const dav_resource *resource)
                           resource->uri);
             return NULL;
         }
-        return caldav_xml_text(resource->pool, data);
+        return caldav_caldata_out(ctx, resource, data, len);
     }
     if (info->obj == NULL) {
         rv = calstore_read(info->st, info->node->id, &data, &len,
@@ -573,7 +600,7 @@ const char *caldav_report_calendar_data(const dav_resource *resource)
                       resource->uri);
         return NULL;
     }
-    return caldav_xml_text(resource->pool, text);
+    return caldav_caldata_out(ctx, resource, text, len);
 }
 
 /* ---- calendar-query ------------------------------------------------- */

@@ -451,13 +451,16 @@ static dav_error *caldav_open_stream(const dav_resource *resource,
     }
     s->in_calendar = caldav_is_calendar(s->parent);
     if (s->in_calendar
-        && !caldav_content_type_ok(apr_table_get(r->headers_in,
-                                                 "Content-Type"))) {
+        && caldav_format_of(apr_table_get(r->headers_in, "Content-Type"))
+           < 0) {
         return caldav_precond_error(r, HTTP_FORBIDDEN,
                                     CALCORE_PRECOND_SUPPORTED_CALENDAR_DATA,
                                     apr_pstrcat(r->pool, "A calendar "
-                                                "collection only takes "
-                                                "text/calendar, not ",
+                                                "collection takes "
+                                                "text/calendar, "
+                                                "application/calendar+json "
+                                                "or application/calendar+xml"
+                                                ", not ",
                                                 apr_table_get(r->headers_in,
                                                               "Content-Type"),
                                                 NULL), NULL);
@@ -526,8 +529,25 @@ static dav_error *caldav_close_stream(dav_stream *stream, int commit)
     if (stream->in_calendar) {
         caldav_calendar_t *cal;
         calstore_calinfo_t info;
-        const char *conflict = NULL;
+        const char *conflict = NULL, *reason = NULL, *ical;
+        apr_size_t icallen;
+        int format = caldav_format_of(ctype);
         dav_error *err;
+
+        if (format > CALDAV_FMT_ICAL) {
+            /* jCal / xCal: stored as the iCalendar it converts to */
+            if (caldav_format_to_ical(format, data, len, &ical, &icallen,
+                                      &reason, r->pool) != APR_SUCCESS) {
+                return caldav_precond_error(
+                    r, HTTP_FORBIDDEN, CALCORE_PRECOND_VALID_CALENDAR_DATA,
+                    apr_pstrcat(r->pool, "Not valid ",
+                                caldav_format_mime(format), ": ", reason,
+                                NULL), NULL);
+            }
+            data = (char *)ical;
+            len = icallen;
+            ctype = "text/calendar; charset=utf-8";
+        }
 
         if ((err = caldav_calendar_open(r, res->info->st, stream->parent,
                                         &cal)) != NULL
@@ -602,6 +622,14 @@ static dav_error *caldav_set_headers(request_rec *r,
                            : node->content_type ? node->content_type
                            : "application/octet-stream");
     ap_set_content_length(r, node->length);
+    if (caldav_is_calendar_object(resource)) {
+        int format = caldav_format_accept(r);
+
+        caldav_format_headers(r, format);
+        if (format != CALDAV_FMT_ICAL) {
+            return NULL;        /* no byte ranges of a converted body */
+        }
+    }
     apr_table_setn(r->headers_out, "Accept-Ranges", "bytes");
     return NULL;
 }
@@ -689,6 +717,18 @@ static dav_error *caldav_deliver(const dav_resource *resource,
                        &data, &len, r->pool);
     if (rv != APR_SUCCESS) {
         return caldav_store_error(r, rv, "Could not read the resource");
+    }
+    if (caldav_is_calendar_object(resource)) {
+        int format = caldav_format_accept(r);
+        const char *reason = NULL;
+
+        if (format != CALDAV_FMT_ICAL
+            && caldav_format_convert(format, data, len, &data, &len,
+                                     &reason, r->pool) != APR_SUCCESS) {
+            return dav_new_error(r->pool, HTTP_INTERNAL_SERVER_ERROR, 0, 0,
+                                 apr_pstrcat(r->pool, "Could not convert "
+                                             "the object: ", reason, NULL));
+        }
     }
     bb = apr_brigade_create(r->pool, output->c->bucket_alloc);
     if (len > 0) {

@@ -327,6 +327,40 @@ apr_status_t caldav_freebusy_collect(request_rec *r, calstore_t *st,
                                      const calstore_node_t *node,
                                      calcore_fb_t *fb);
 
+/* ---- caldav_format.c ---- */
+
+/* The representations of calendar data. */
+#define CALDAV_FMT_ICAL 0       /* text/calendar (stored)                  */
+#define CALDAV_FMT_JCAL 1       /* application/calendar+json (RFC 7265)    */
+#define CALDAV_FMT_XCAL 2       /* application/calendar+xml (RFC 6321)     */
+
+/* The format of a media type (parameters ignored; NULL = text/calendar),
+ * or -1 for anything else. */
+int caldav_format_of(const char *ctype);
+const char *caldav_format_mime(int format);
+
+/* The format the request's Accept header prefers among the three (q
+ * values honoured, text/calendar on ties and by default). */
+int caldav_format_accept(request_rec *r);
+
+/* Stored iCalendar text to 'format' and back (core's converters; the
+ * identity for CALDAV_FMT_ICAL).  CALCORE_EINVALID with *reason for input
+ * that does not convert. */
+apr_status_t caldav_format_convert(int format, const char *ical,
+                                   apr_size_t len, const char **out,
+                                   apr_size_t *outlen, const char **reason,
+                                   apr_pool_t *pool);
+apr_status_t caldav_format_to_ical(int format, const char *data,
+                                   apr_size_t len, const char **ical,
+                                   apr_size_t *icallen, const char **reason,
+                                   apr_pool_t *pool);
+
+/* For a GET answered in 'format': Vary: Accept, and for jCal / xCal their
+ * content type, no Content-Length (known after the conversion) and the
+ * ETag already set with a suffix: each representation has its own strong
+ * tag. */
+void caldav_format_headers(request_rec *r, int format);
+
 /* ---- caldav_feed.c ---- */
 
 /* Is GET on 'res' a feed (an existing calendar collection)? */

@@ -149,7 +149,7 @@ def test_put_unsupported_component(dav, coll):
 
 
 @pytest.mark.parametrize("ctype", ["text/plain", "application/octet-stream",
-                                   "application/calendar+json", "text/vcard"])
+                                   "application/json", "text/vcard"])
 def test_put_unsupported_media_type(dav, cal, ctype):
     refused(dav, cal + "e.ics", caldav_fixture("put/event.ics"), "supported-calendar-data",
             content_type=ctype)
