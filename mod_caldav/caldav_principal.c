@@ -399,6 +399,71 @@ int caldav_authorize_request(request_rec *r)
 
 /* ---- discovery -------------------------------------------------------- */
 
+int caldav_root_handler(request_rec *r)
+{
+    const char *target, *user, *auth;
+    request_rec *rr;
+    int status;
+
+    if (!r->handler || strcmp(r->handler, "caldav-root") != 0) {
+        return DECLINED;
+    }
+    target = apr_pstrcat(r->pool, caldav_well_known_target,
+                         caldav_well_known_target[
+                             strlen(caldav_well_known_target) - 1] == '/'
+                         ? "" : "/", NULL);
+    /* Who is asking: authenticate as the CalDAV location would (a
+     * sub-request runs its authn/authz), so the answer can name the
+     * user's principal; without credentials, its challenge. */
+    rr = ap_sub_req_method_uri("PROPFIND", target, r, NULL);
+    status = rr->status;
+    user = rr->user ? apr_pstrdup(r->pool, rr->user) : NULL;
+    auth = apr_table_get(rr->err_headers_out, "WWW-Authenticate");
+    if (auth) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       apr_pstrdup(r->pool, auth));
+    }
+    ap_destroy_sub_req(rr);
+    if (status == HTTP_UNAUTHORIZED || (status == HTTP_OK && !user)) {
+        if (!auth) {
+            /* nothing to authenticate with: send the client there */
+            apr_table_setn(r->headers_out, "Location",
+                           ap_construct_url(r->pool, target, r));
+            return HTTP_MOVED_PERMANENTLY;
+        }
+        return HTTP_UNAUTHORIZED;
+    }
+    if (status != HTTP_OK) {
+        return status;
+    }
+    (void)ap_discard_request_body(r);
+    r->status = HTTP_MULTI_STATUS;
+    ap_set_content_type(r, "application/xml; charset=utf-8");
+    {
+        const char *root = apr_pstrndup(r->pool, target, strlen(target) - 1);
+        const char *principal = caldav_principal_href(r, root, user);
+
+        ap_rvputs(r, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                  "<D:multistatus xmlns:D=\"DAV:\" xmlns:C=\""
+                  CALDAV_NS "\"><D:response><D:href>/</D:href><D:propstat>"
+                  "<D:prop><D:current-user-principal><D:href>",
+                  apr_xml_quote_string(r->pool, ap_escape_uri(r->pool,
+                                                              principal), 0),
+                  "</D:href></D:current-user-principal>"
+                  "<D:principal-collection-set><D:href>",
+                  apr_xml_quote_string(r->pool, ap_escape_uri(
+                                           r->pool,
+                                           caldav_principals_href(r, root)),
+                                       0),
+                  "</D:href></D:principal-collection-set>"
+                  "<D:resourcetype><D:collection/></D:resourcetype>"
+                  "</D:prop><D:status>HTTP/1.1 200 OK</D:status>"
+                  "</D:propstat></D:response></D:multistatus>\n", NULL);
+    }
+    return OK;
+}
+
+
 void caldav_set_well_known_target(const char *location)
 {
     caldav_well_known_target = location;
@@ -412,12 +477,17 @@ int caldav_well_known(request_rec *r)
         return DECLINED;
     }
     /* Clients given just the server's address start with PROPFIND on /:
-     * when / is not WebDAV itself, send them to the CalDAV location too. */
+     * when / is not WebDAV itself, it is answered in place (the handler
+     * below): several clients (python-caldav among them) look for the
+     * answer under the URL they asked and do not follow a redirect. */
     if (strcmp(r->uri, "/") == 0 && r->method_number == M_PROPFIND
-        && dav_get_provider_name(r) == NULL) {
-        /* fall through to the redirect */
+        && dav_get_provider_name(r) == NULL && !r->main) {
+        r->handler = "caldav-root";
+        r->filename = apr_pstrdup(r->pool, "caldav:/");
+        apr_table_setn(r->notes, "caldav-no-storage", "1");
+        return OK;
     }
-    else if (strcmp(r->uri, "/.well-known/caldav") != 0
+    if (strcmp(r->uri, "/.well-known/caldav") != 0
              && strcmp(r->uri, "/.well-known/caldav/") != 0) {
         return DECLINED;
     }

@@ -1034,6 +1034,7 @@ static void caldav_register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(caldav_map_to_storage, NULL, NULL, APR_HOOK_LAST);
     ap_hook_handler(caldav_handler, NULL, succ_dav, APR_HOOK_MIDDLE);
     ap_hook_handler(caldav_public_feed_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(caldav_root_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 /* Everything is built with -fvisibility=hidden; httpd needs this symbol. */

@@ -269,6 +269,12 @@ int caldav_authorize_request(request_rec *r);
 /* Per-child set-up of the provisioning cache. */
 void caldav_principal_child_init(apr_pool_t *pchild);
 
+/* The handler "caldav-root" (set by caldav_well_known for PROPFIND on / when
+ * / is no WebDAV location): authenticates through a sub-request to the
+ * CalDAV location (401 with its challenge) and answers a 207 for / with the
+ * user's DAV:current-user-principal and DAV:principal-collection-set. */
+int caldav_root_handler(request_rec *r);
+
 /* /.well-known/caldav (RFC 6764): redirect to the first caldav location. */
 int caldav_well_known(request_rec *r);
 void caldav_set_well_known_target(const char *location);

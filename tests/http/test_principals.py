@@ -75,11 +75,34 @@ def test_well_known_redirects_to_the_caldav_location(dav):
     assert r.status_code == 301
 
 
-def test_propfind_on_server_root_is_sent_to_the_location(dav):
+def test_propfind_on_server_root_names_the_principal(dav):
+    """Clients given only the server's address PROPFIND /: answered in place
+    (python-caldav does not follow a redirect there) after authenticating
+    like the CalDAV location."""
+    import requests
+
     r = dav.session.request("PROPFIND", dav.origin + "/", allow_redirects=False,
                             headers={"Depth": "0"}, timeout=10)
-    assert r.status_code == 301
-    assert urlsplit(r.headers["Location"]).path == "/dav/"
+    assert r.status_code == 207
+    props = ok_props(r)["/"]
+    assert hrefs(props[D + "current-user-principal"]) == ["/dav/principals/alice/"]
+    assert hrefs(props[D + "principal-collection-set"]) == ["/dav/principals/"]
+    r = requests.request("PROPFIND", dav.origin + "/", timeout=10)
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic")
+    r = requests.request("PROPFIND", dav.origin + "/", auth=("alice", "wrong"), timeout=10)
+    assert r.status_code == 401
+
+
+def test_python_caldav_from_the_server_address(server):
+    """What a new user does: give the client http://host:port/ and a demo
+    account, and see the default calendar."""
+    caldav = pytest.importorskip("caldav")
+    origin = server.base_url.split("/dav/")[0] + "/"
+    client = caldav.DAVClient(url=origin, username="bob", password="bob")
+    principal = client.principal()
+    assert urlsplit(str(principal.url)).path == "/dav/principals/bob/"
+    assert [urlsplit(str(c.url)).path for c in principal.calendars()] == [
+        "/dav/calendars/bob/calendar/"]
 
 
 def test_first_request_provisions_principal_home_and_calendar(dav):
