@@ -523,6 +523,35 @@ const char *caldav_acl_value(const dav_resource *res, apr_pool_t *p)
     return out;
 }
 
+dav_error *caldav_acl_principals(request_rec *r, const dav_resource *res,
+                                 apr_array_header_t **hrefs)
+{
+    const char *owner, *cal_href = NULL;
+    apr_array_header_t *aces;
+    int area, i;
+
+    *hrefs = apr_array_make(r->pool, 4, sizeof(const char *));
+    owner = caldav_owner_of(r, res->info->path, &area);
+    if (owner) {
+        APR_ARRAY_PUSH(*hrefs, const char *) =
+            ap_escape_uri(r->pool, caldav_principal_href(
+                                       r, res->info->root_uri, owner));
+    }
+    if ((aces = grants_of(res, &cal_href)) != NULL) {
+        for (i = 0; i < aces->nelts; i++) {
+            const caldav_ace *a = &APR_ARRAY_IDX(aces, i, caldav_ace);
+
+            if (a->kind == ACE_USER) {
+                APR_ARRAY_PUSH(*hrefs, const char *) =
+                    ap_escape_uri(r->pool, caldav_principal_href(
+                                               r, res->info->root_uri,
+                                               a->user));
+            }
+        }
+    }
+    return NULL;
+}
+
 const char *caldav_inherited_acl_set(const dav_resource *res,
                                      apr_pool_t *p)
 {

@@ -193,18 +193,40 @@ static const char *caldav_calendar_value(const dav_resource *resource,
     int i;
 
     switch (propid) {
-    case CALDAV_PROPID_supported_report_set:
-        if (!is_cal && !caldav_is_calendar_object(resource)) {
-            return NULL;
-        }
-        return "<D:supported-report><D:report><D:sync-collection/>"
-               "</D:report></D:supported-report>"
-               "<D:supported-report><D:report><C:calendar-query"
-               CALDAV_XMLNS_C "/></D:report></D:supported-report>"
-               "<D:supported-report><D:report><C:calendar-multiget"
-               CALDAV_XMLNS_C "/></D:report></D:supported-report>"
-               "<D:supported-report><D:report><C:free-busy-query"
-               CALDAV_XMLNS_C "/></D:report></D:supported-report>";
+    case CALDAV_PROPID_supported_report_set: {
+        /* RFC 3744 9 and RFC 3253 3.8 everywhere; principal-match and
+         * sync-collection on collections; the principal search on the
+         * principal collection; the CalDAV reports on calendars and
+         * their objects */
+        const char *pp = caldav_principal_path(caldav_dir_config(r));
+        int is_pcoll = resource->collection
+                       && strcmp(resource->info->path, pp) == 0;
+
+        return apr_pstrcat(p,
+            "<D:supported-report><D:report><D:expand-property/>"
+            "</D:report></D:supported-report>"
+            "<D:supported-report><D:report><D:acl-principal-prop-set/>"
+            "</D:report></D:supported-report>"
+            "<D:supported-report><D:report><D:principal-property-search/>"
+            "</D:report></D:supported-report>",
+            resource->collection
+            ? "<D:supported-report><D:report><D:principal-match/>"
+              "</D:report></D:supported-report>"
+              "<D:supported-report><D:report><D:sync-collection/>"
+              "</D:report></D:supported-report>" : "",
+            is_pcoll
+            ? "<D:supported-report><D:report>"
+              "<D:principal-search-property-set/></D:report>"
+              "</D:supported-report>" : "",
+            is_cal || caldav_is_calendar_object(resource)
+            ? "<D:supported-report><D:report><C:calendar-query"
+              CALDAV_XMLNS_C "/></D:report></D:supported-report>"
+              "<D:supported-report><D:report><C:calendar-multiget"
+              CALDAV_XMLNS_C "/></D:report></D:supported-report>"
+              "<D:supported-report><D:report><C:free-busy-query"
+              CALDAV_XMLNS_C "/></D:report></D:supported-report>" : "",
+            NULL);
+    }
     case CALDAV_PROPID_getctag:
         if (!is_cal) {
             return NULL;

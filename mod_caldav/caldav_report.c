@@ -1395,6 +1395,21 @@ static int caldav_deliver_report(request_rec *r, const dav_resource *resource,
     else if (caldav_is(doc, root, "DAV:", "sync-collection")) {
         *err = caldav_report_sync(ctx);
     }
+    else if (caldav_is(doc, root, "DAV:", "expand-property")) {
+        *err = caldav_report_expand_property(r, resource, doc);
+    }
+    else if (caldav_is(doc, root, "DAV:", "principal-property-search")) {
+        *err = caldav_report_principal_property_search(r, resource, doc);
+    }
+    else if (caldav_is(doc, root, "DAV:", "principal-search-property-set")) {
+        *err = caldav_report_principal_search_property_set(r, resource, doc);
+    }
+    else if (caldav_is(doc, root, "DAV:", "principal-match")) {
+        *err = caldav_report_principal_match(r, resource, doc);
+    }
+    else if (caldav_is(doc, root, "DAV:", "acl-principal-prop-set")) {
+        *err = caldav_report_acl_principal_prop_set(r, resource, doc);
+    }
     else {
         *err = dav_new_error_tag(r->pool, HTTP_FORBIDDEN, 0, 0,
                                  apr_pstrcat(r->pool, "The report ",

@@ -446,4 +446,38 @@ const char *caldav_report_calendar_data(const dav_resource *resource);
 /* Register the live-property group and the hooks that serve it. */
 void caldav_liveprops_register(apr_pool_t *p);
 
+/* ---- caldav_principal_reports.c ---- */
+
+/* The principal REPORTs of RFC 3744 section 9 and RFC 3253 expand-property
+ * (docs/caldav.md, "Principal reports"), called by caldav_deliver_report()
+ * for a resource of ours whose DAV:read the caller has checked.  Each
+ * validates the request (Depth must be 0: 400 otherwise) before it sends
+ * anything and returns NULL once the response is sent (a 207 multistatus,
+ * or 200 for principal-search-property-set), or the error to answer with
+ * when nothing was sent.  Other resources that appear in the answer are
+ * checked with caldav_check_access(): left out when they are members,
+ * a 403 response when an href named them.  Memory from r->pool and
+ * scratch pools below it. */
+dav_error *caldav_report_expand_property(request_rec *r,
+                                         const dav_resource *resource,
+                                         const apr_xml_doc *doc);
+dav_error *caldav_report_principal_property_search(
+    request_rec *r, const dav_resource *resource, const apr_xml_doc *doc);
+dav_error *caldav_report_principal_search_property_set(
+    request_rec *r, const dav_resource *resource, const apr_xml_doc *doc);
+dav_error *caldav_report_principal_match(request_rec *r,
+                                         const dav_resource *resource,
+                                         const apr_xml_doc *doc);
+dav_error *caldav_report_acl_principal_prop_set(request_rec *r,
+                                                const dav_resource *resource,
+                                                const apr_xml_doc *doc);
+
+/* The principals the DAV:acl of 'res' names, for acl-principal-prop-set:
+ * *hrefs gets an array of const char * hrefs as they appear in a D:href
+ * (URI-escaped absolute paths or URLs), from r->pool; duplicates allowed.
+ * Returns NULL, or an error to answer the REPORT with.  Defined in
+ * caldav_acl.c: the owner's principal and every user a grant names. */
+dav_error *caldav_acl_principals(request_rec *r, const dav_resource *res,
+                                 apr_array_header_t **hrefs);
+
 #endif /* MOD_CALDAV_H */

@@ -278,3 +278,23 @@ def test_acl_change_is_a_change_of_the_home(dav, shared):
     assert acl(dav, shared, ace(principal("bob"), "<D:read/>")).status_code == 200
     assert prop_of(dav, "calendars/alice/", D + "sync-token").text != home
     assert dav.ctag(shared) == cal
+
+
+def test_acl_principal_prop_set_names_the_grantees(dav, bob, shared):
+    assert acl(dav, shared, ace(principal("bob"), "<D:read/>"),
+               ace("<D:authenticated/>", "<C:read-free-busy/>")).status_code == 200
+    body = ('<?xml version="1.0"?><D:acl-principal-prop-set xmlns:D="DAV:">'
+            "<D:prop><D:displayname/></D:prop></D:acl-principal-prop-set>")
+    r = dav.request("REPORT", shared, headers={"Depth": "0",
+                                               "Content-Type": "application/xml"},
+                    data=body.encode())
+    assert r.status_code == 207, r.text
+    got = {}
+    for resp in ET.fromstring(r.content).findall(D + "response"):
+        got[resp.find(D + "href").text] = resp.find(".//" + D + "displayname").text
+    assert got == {"/dav/principals/alice/": "alice", "/dav/principals/bob/": "bob"}
+    # reading the ACL's principals is the owner's
+    r = bob.request("REPORT", shared, headers={"Depth": "0",
+                                               "Content-Type": "application/xml"},
+                    data=body.encode())
+    assert r.status_code == 403
