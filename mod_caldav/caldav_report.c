@@ -1242,7 +1242,10 @@ static dav_error *caldav_report_sync(caldav_report_ctx *ctx)
     dav_error *err;
     const char *depth = apr_table_get(r->headers_in, "Depth");
 
-    if (depth && strcmp(depth, "0") != 0) {
+    /* RFC 6578 3.2 wants Depth: 0, but python-caldav 0.11 (Debian 12)
+     * and others send 1; the depth is DAV:sync-level's either way, so 1
+     * is taken as 0.  Only infinity is refused. */
+    if (depth && strcmp(depth, "0") != 0 && strcmp(depth, "1") != 0) {
         return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
                              "sync-collection is sent with Depth: 0 (the "
                              "depth is in DAV:sync-level)");

@@ -101,3 +101,32 @@ def test_python_caldav_client(server, dav, coll):
     assert "Later renamed" in cal.event_by_uid("ev-later@example.com").data
     ev.delete()
     assert uids(cal.events()) == ["ev-standup@example.com", "ev-weekly@example.com"]
+
+
+def test_python_caldav_discovers_and_syncs(server):
+    """From nothing but the server's address and an account: principal,
+    calendars, create events, then sync (RFC 6578 through
+    objects_by_sync_token): changes and deletions since the last token."""
+    import uuid
+
+    origin = server.base_url.split("/dav/")[0] + "/"
+    client = caldav.DAVClient(url=origin, username="alice", password="alice")
+    principal = client.principal()
+    cal = principal.make_calendar(name="sync-%s" % uuid.uuid4().hex[:6])
+    tag = uuid.uuid4().hex[:8]
+    a = cal.save_event(vevent("a-%s" % tag, "20240610T090000Z", "20240610T100000Z", "a"))
+    cal.save_event(vevent("b-%s" % tag, "20240611T090000Z", "20240611T100000Z", "b"))
+    first = cal.objects_by_sync_token(load_objects=True)
+    assert uids(first) == ["a-%s" % tag, "b-%s" % tag]
+    token = first.sync_token
+    # nothing changed: nothing reported
+    assert list(cal.objects_by_sync_token(sync_token=token)) == []
+    a.delete()
+    cal.save_event(vevent("c-%s" % tag, "20240612T090000Z", "20240612T100000Z", "c"))
+    delta = cal.objects_by_sync_token(sync_token=token, load_objects=True)
+    urls = sorted(str(o.url).rsplit("/", 1)[1] for o in delta)
+    assert len(urls) == 2                       # c added, a deleted
+    assert str(a.url).rsplit("/", 1)[1] in urls
+    assert any(getattr(o, "data", None) and ("c-%s" % tag) in o.data for o in delta)
+    assert delta.sync_token != token
+    cal.delete()
