@@ -235,3 +235,31 @@ def test_current_user_privilege_set(dav, bob):
     assert privileges(dav, "principals/alice/") == full
     assert privileges(bob, "principals/alice/") == {
         "read", "read-current-user-privilege-set", "read-free-busy"}
+
+
+def test_discovery_from_well_known_with_only_an_account(server):
+    """RFC 6764 + RFC 5397 + RFC 4791 6: well-known -> context path ->
+    current-user-principal -> calendar-home-set -> calendars, with nothing
+    but the server's origin and bob's user name and password."""
+    import requests
+
+    origin = server.base_url.split("/dav/")[0]
+    s = requests.Session()
+    s.auth = ("bob", "bob")
+    body = ('<D:propfind xmlns:D="DAV:"><D:prop><D:current-user-principal/>'
+            "</D:prop></D:propfind>")
+    r = s.request("PROPFIND", origin + "/.well-known/caldav", data=body,
+                  headers={"Depth": "0"}, timeout=10)       # follows the 301
+    assert r.status_code == 207 and urlsplit(r.url).path == "/dav/"
+    (props,) = ok_props(r).values()
+    (principal,) = hrefs(props[D + "current-user-principal"])
+    r = s.request("PROPFIND", origin + principal, data=PRINCIPAL_PROPS,
+                  headers={"Depth": "0"}, timeout=10)
+    (home,) = hrefs(ok_props(r)[principal][C + "calendar-home-set"])
+    r = s.request("PROPFIND", origin + home, headers={"Depth": "1"}, timeout=10,
+                  data=('<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/>'
+                        "</D:prop></D:propfind>"))
+    calendars = [h for h, p in ok_props(r).items()
+                 if p[D + "resourcetype"].find(C + "calendar") is not None]
+    assert (principal, home, calendars) == (
+        "/dav/principals/bob/", "/dav/calendars/bob/", ["/dav/calendars/bob/calendar/"])
