@@ -249,8 +249,12 @@ def test_discovery_from_well_known_with_only_an_account(server):
     body = ('<D:propfind xmlns:D="DAV:"><D:prop><D:current-user-principal/>'
             "</D:prop></D:propfind>")
     r = s.request("PROPFIND", origin + "/.well-known/caldav", data=body,
-                  headers={"Depth": "0"}, timeout=10)       # follows the 301
-    assert r.status_code == 207 and urlsplit(r.url).path == "/dav/"
+                  headers={"Depth": "0"}, timeout=10, allow_redirects=False)
+    assert r.status_code == 301
+    context = urlsplit(r.headers["Location"]).path
+    assert context == "/dav/"
+    r = s.request("PROPFIND", origin + context, data=body, headers={"Depth": "0"},
+                  timeout=10)
     (props,) = ok_props(r).values()
     (principal,) = hrefs(props[D + "current-user-principal"])
     r = s.request("PROPFIND", origin + principal, data=PRINCIPAL_PROPS,
