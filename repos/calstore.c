@@ -790,12 +790,15 @@ static apr_status_t get_calobj_blob(calstore_t *st, DB_TXN *txn,
     return APR_SUCCESS;
 }
 
-static void tr_key(unsigned char *k, calstore_id_t coll, apr_int64_t start,
-                   calstore_id_t obj)
+/* The tr key of short span 'sp' of object 'obj'. */
+static void tr_key(unsigned char *k, calstore_id_t coll,
+                   const calstore_span_t *sp, calstore_id_t obj)
 {
     calstore_put_be64(k, coll);
-    calstore_put_ord64(k + 8, start);
-    calstore_put_be64(k + 16, obj);
+    k[8] = (unsigned char)calstore_short_class(
+               (apr_uint64_t)sp->end - (apr_uint64_t)sp->start);
+    calstore_put_ord64(k + 9, sp->start);
+    calstore_put_be64(k + 17, obj);
 }
 
 static void long_key(unsigned char *k, calstore_id_t coll,
@@ -887,7 +890,7 @@ static apr_status_t cal_index(calstore_t *st, DB_TXN *txn, node_ref_t *coll,
                         CALSTORE_SPAN_VAL, "writing a long instance");
         }
         else {
-            tr_key(k, coll->rec.id, sp->start, id);
+            tr_key(k, coll->rec.id, sp, id);
             rv = put_kv(st, st->tr, txn, k, CALSTORE_TR_KEY, v,
                         CALSTORE_SPAN_VAL, "writing a time-range entry");
             if (span_dur(sp) > maxdur) {
@@ -946,7 +949,7 @@ static apr_status_t cal_unindex(calstore_t *st, DB_TXN *txn,
                          "deleting a long instance");
         }
         else {
-            tr_key(k, coll, sp->start, id);
+            tr_key(k, coll, sp, id);
             rv = del_key(st, st->tr, txn, k, CALSTORE_TR_KEY,
                          "deleting a time-range entry");
         }
@@ -2809,7 +2812,7 @@ static apr_status_t call_found(const apr_array_header_t *found,
 
 /* The scan of a query walks through these phases, each a key range. */
 typedef enum {
-    Q_TR,           /* tr: start in [qs - maxdur, qe], end >= qs         */
+    Q_TR,           /* tr class k: start in [qs - max_k, qe], end >= qs  */
     Q_LONG_FIND,    /* tredge 'G': find the next class present          */
     Q_LONG,         /* tredge 'G' class k: start in [qs - max_k, qe],
                        end >= qs                                         */
@@ -2833,7 +2836,6 @@ typedef struct query_baton_t {
     apr_int64_t qs, qe;
     apr_uint32_t comp_mask;
     int first;
-    apr_uint64_t maxdur;
     qpos_t pos;                 /* committed position                      */
     qpos_t next;                /* position after this transaction         */
     idset_t seen;               /* ids reported or skipped so far          */
@@ -2909,9 +2911,11 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
     switch (q->phase) {
     case Q_TR:
         db = st->tr;
-        calstore_put_ord64(lo + 8, time_sub(b->qs, b->maxdur));
-        calstore_put_ord64(hi + 8, b->qe);
-        lolen = hilen = 16;
+        lo[8] = hi[8] = (unsigned char)q->cls;
+        calstore_put_ord64(lo + 9,
+                           time_sub(b->qs, calstore_short_class_max(q->cls)));
+        calstore_put_ord64(hi + 9, b->qe);
+        lolen = hilen = 17;
         keylen = CALSTORE_TR_KEY;
         vallen = CALSTORE_SPAN_VAL;
         filter = 1;
@@ -3028,8 +3032,10 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         q->resume_len = 0;
         switch (q->phase) {
         case Q_TR:
-            q->phase = Q_LONG_FIND;
-            q->cls = 0;
+            if (++q->cls >= CALSTORE_SHORT_CLASSES) {
+                q->phase = Q_LONG_FIND;
+                q->cls = 0;
+            }
             break;
         case Q_LONG:
             q->phase = Q_LONG_FIND;
@@ -3077,7 +3083,6 @@ static apr_status_t query_range_txn(calstore_t *st, DB_TXN *txn, void *baton,
         if (!(coll.rec.flags & CALSTORE_COLL_CALENDAR)) {
             b->next.phase = Q_DONE;
         }
-        b->maxdur = coll.rec.maxdur;
     }
     idset_init(&local, 512, scratch);
     while (b->next.phase != Q_DONE && b->ids->nelts < CALSTORE_BATCH
@@ -4844,7 +4849,7 @@ static apr_status_t check_calobj(calstore_t *st, DB_TXN *txn, const DBT *key,
             cs->want_edges++;
         }
         else {
-            tr_key(k, coll.rec.id, sp->start, id);
+            tr_key(k, coll.rec.id, sp, id);
             has = check_has(st, st->tr, txn, k, CALSTORE_TR_KEY, v,
                             CALSTORE_SPAN_VAL, &rv);
             cs->want_tr++;
@@ -5302,7 +5307,12 @@ static apr_status_t damage_txn(calstore_t *st, DB_TXN *txn, void *baton,
                       14, "damage");
     case 't':
         /* An entry for an object that does not exist; undo deletes it. */
-        tr_key(k, CALSTORE_ROOT_ID, 0, APR_UINT64_C(0xFFFFFFFFFFFFFFF0));
+        {
+            calstore_span_t zero = { 0, 0 };
+
+            tr_key(k, CALSTORE_ROOT_ID, &zero,
+                   APR_UINT64_C(0xFFFFFFFFFFFFFFF0));
+        }
         calstore_put_be64(v, 3600);
         v[8] = 1;
         if ((d->key = malloc(sizeof(k))) == NULL) {
@@ -5326,7 +5336,7 @@ static apr_status_t damage_txn(calstore_t *st, DB_TXN *txn, void *baton,
         while ((ret = c->get(c, &key, &val, DB_NEXT)) == 0) {
             if (key.size == CALSTORE_TR_KEY && val.size == CALSTORE_SPAN_VAL
                 && (apr_int64_t)calstore_get_be64(val.data)
-                   > calstore_get_ord64((unsigned char *)key.data + 8)) {
+                   > calstore_get_ord64((unsigned char *)key.data + 9)) {
                 rv = APR_SUCCESS;
                 break;
             }

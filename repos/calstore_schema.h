@@ -50,7 +50,7 @@
 
 /* Version of the store as a whole, kept in meta.db under "format".  A store
  * with any other value is refused with CALSTORE_EFORMAT. */
-#define CALSTORE_FORMAT_VERSION    4
+#define CALSTORE_FORMAT_VERSION    5
 
 /* First byte of every node record. */
 #define CALSTORE_NODE_REC_VERSION  2
@@ -250,7 +250,7 @@ static APR_INLINE apr_int64_t calstore_get_ord64(const unsigned char *p)
                                         the window's start                 */
 
 /* Key sizes. */
-#define CALSTORE_TR_KEY        24    /* coll, ord64 start, obj              */
+#define CALSTORE_TR_KEY        25    /* coll, class, ord64 start, obj       */
 #define CALSTORE_EDGE_KEY      25    /* coll, kind, ord64 boundary, obj     */
 #define CALSTORE_LONG_KEY      26    /* coll, 'G', class, ord64 start, obj  */
 #define CALSTORE_SPAN_VAL      9     /* tr and 'G': be64 end, comp byte     */
@@ -266,6 +266,36 @@ static APR_INLINE int calstore_long_class(apr_uint64_t dur)
     while (dur > bound) {
         k++;
         bound <<= 1;
+    }
+    return k;
+}
+
+/* Short instances (at most CALSTORE_LONG_INSTANCE) are kept in tr.db in
+ * CALSTORE_SHORT_CLASSES duration classes, so that a query reads back from
+ * its start only as far as the longest instance of each class can reach:
+ * an hour of one-hour meetings, not a week of them because some event of
+ * the calendar lasts a week. */
+#define CALSTORE_SHORT_CLASSES 4
+
+/* Longest instance of short class k: 1 h, 4 h, 1 day, 7 days. */
+static APR_INLINE apr_uint64_t calstore_short_class_max(int k)
+{
+    static const apr_uint64_t max[CALSTORE_SHORT_CLASSES] = {
+        3600, 4 * 3600, 86400, (apr_uint64_t)CALSTORE_LONG_INSTANCE
+    };
+
+    return max[k < 0 ? 0 : k >= CALSTORE_SHORT_CLASSES
+                           ? CALSTORE_SHORT_CLASSES - 1 : k];
+}
+
+/* The short class of an instance of 'dur' seconds (dur <=
+ * CALSTORE_LONG_INSTANCE): the smallest k with dur <= its maximum. */
+static APR_INLINE int calstore_short_class(apr_uint64_t dur)
+{
+    int k = 0;
+
+    while (k < CALSTORE_SHORT_CLASSES - 1 && dur > calstore_short_class_max(k)) {
+        k++;
     }
     return k;
 }

@@ -2264,9 +2264,46 @@ static void test_calendars(void)
     ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
     is_int(calstore_delete(st, "cal/c2.ics", NULL, pool), APR_SUCCESS,
            "delete c2.ics");
-    /* The longest short instance decides how far back tr is read: one
-     * that long must be found by a range starting exactly at its end,
-     * and the longest long one (class 0: up to 14 days) likewise. */
+    /* Duration classes: one 6-day event does not make a query of an hour
+     * read back a week of one-hour meetings. */
+    {
+        calstore_node_t *dc;
+        apr_uint64_t v0;
+        int k, ok_all = 1;
+
+        is_int(calstore_mkcol_ex(st, "dcls", CALSTORE_COLL_CALENDAR, NULL,
+                                 &dc, pool), APR_SUCCESS,
+               "a calendar for the class test");
+        se[0] = T0;
+        se[1] = T0 + 6 * DAY;
+        ok_all &= put_cal(st, "dcls/long.ics",
+                          cal_info(pool, "dc-long", COMP_EVENT, T0 - YEAR,
+                                   T0 + YEAR, 0, 0, 1, se),
+                          NULL, NULL, pool) == APR_SUCCESS;
+        for (k = 0; k < 168; k++) {            /* hourly for 7 days */
+            se[0] = T0 + k * HOUR;
+            se[1] = se[0] + HOUR;
+            ok_all &= put_cal(st, apr_psprintf(pool, "dcls/h%03d.ics", k),
+                              cal_info(pool, apr_psprintf(pool, "dc-%d", k),
+                                       COMP_EVENT, T0 - YEAR, T0 + YEAR, 0,
+                                       0, 1, se),
+                              NULL, NULL, pool) == APR_SUCCESS;
+        }
+        ok(ok_all, "put a 6-day event and 168 one-hour events");
+        v0 = calstore__test_visited;
+        is_str(range_names(st, dc->id, T0 + 100 * HOUR + 1,
+                           T0 + 101 * HOUR - 1, 0, pool),
+               "h100.ics,long.ics", "an hour's query finds its meeting and "
+               "the 6-day event");
+        ok(calstore__test_visited - v0 <= 12, "... reading %lu index "
+           "entries, not the week of meetings before it",
+           (unsigned long)(calstore__test_visited - v0));
+        is_int(calstore_delete(st, "dcls", NULL, pool), APR_SUCCESS,
+               "delete the class test's calendar");
+    }
+    /* The longest short instance of a class decides how far back tr is
+     * read: one that long must be found by a range starting exactly at its
+     * end, and the longest long one (class 0: up to 14 days) likewise. */
     se[0] = T0 + 100 * DAY;
     se[1] = T0 + 106 * DAY;
     se[2] = T0 + 200 * DAY;
