@@ -558,6 +558,11 @@ static apr_status_t env_create(calstore_t *st, DB_ENV **envp)
         || (ret = env->set_timeout(env, st->lock_timeout,
                                    DB_SET_LOCK_TIMEOUT)) != 0
         || (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0
+           /* Log files are written full of zeros when created: a commit's
+            * fdatasync then flushes data only, no size change (measured on
+            * ext4 here: 0.15-0.27 ms instead of 0.35-0.43 ms per flush),
+            * for one 16 MB write per log file. */
+        || (ret = env->log_set_config(env, DB_LOG_ZERO, 1)) != 0
         || (ret = env->set_lg_bsize(env, CALSTORE_LOG_BSIZE)) != 0
         || (ret = env->set_lg_max(env, CALSTORE_LOG_MAX)) != 0
         || (ret = env->set_cachesize(env,
