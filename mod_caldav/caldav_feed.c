@@ -748,7 +748,7 @@ int caldav_method_post(request_rec *r)
     const char *action = NULL;
     dav_resource *res;
     dav_error *err;
-    int i;
+    int i, format;
 
     if ((err = dav_get_resource(r, 0, 0, &res)) != NULL) {
         return dav_handle_err(r, err, NULL);
@@ -759,12 +759,19 @@ int caldav_method_post(request_rec *r)
     if (!caldav_is_feed(res)) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
+    /* calendar data: an import (caldav_import.c); a form: publishing */
+    format = ctype ? caldav_format_of(ctype) : -1;
+    if (format >= 0) {
+        return caldav_import_post(r, res, format);
+    }
     if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded",
                               33) != 0) {
         return dav_handle_err(r, dav_new_error(
             r->pool, HTTP_UNSUPPORTED_MEDIA_TYPE, 0, 0, "POST to a "
-            "calendar takes application/x-www-form-urlencoded "
-            "(action=publish or action=unpublish)"), NULL);
+            "calendar takes text/calendar, application/calendar+json or "
+            "application/calendar+xml (an import), or "
+            "application/x-www-form-urlencoded (action=publish or "
+            "action=unpublish)"), NULL);
     }
     if (caldav_access_level(r, res->info->path) < CALDAV_ACCESS_OWNER) {
         return dav_handle_err(r, caldav_need_privilege(r, res->uri,

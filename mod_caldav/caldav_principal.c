@@ -349,10 +349,11 @@ int caldav_authorize_request(request_rec *r)
         return dav_handle_err(r, err, NULL);
     }
     if (write == 1 && r->method_number != M_PROPPATCH
-        && r->method_number != M_PUT
+        && r->method_number != M_PUT && r->method_number != M_POST
         && caldav_access_level(r, path) < CALDAV_ACCESS_OWNER) {
-        /* A sharee with DAV:write adds, changes and removes objects and
-         * sets properties; deleting, moving or re-sharing the collection
+        /* A sharee with DAV:write adds, changes and removes objects (also
+         * by POST import: publishing the calendar checks the owner itself)
+         * and sets properties; deleting, moving or re-sharing the collection
          * itself (or creating collections) takes unbind/bind on the home
          * or DAV:write-acl, which stay with the owner. */
         const caldav_dir_conf *c = caldav_dir_config(r);

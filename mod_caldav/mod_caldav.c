@@ -154,6 +154,9 @@ static void *caldav_merge_server_conf(apr_pool_t *p, void *base, void *add)
     conf->synclog_set = a->synclog_set || b->synclog_set;
     conf->synclog_age = a->synclog_set ? a->synclog_age : b->synclog_age;
     conf->synclog_max = a->synclog_set ? a->synclog_max : b->synclog_max;
+    conf->max_import_size = a->max_import_size ? a->max_import_size
+                                               : b->max_import_size;
+    conf->import_map = a->import_map ? a->import_map : b->import_map;
     return conf;
 }
 
@@ -333,6 +336,31 @@ static const char *caldav_cmd_max_size(cmd_parms *cmd, void *dconf,
         ap_get_module_config(cmd->server->module_config, &caldav_module);
 
     return caldav_cmd_size(cmd, arg, &conf->max_resource_size);
+}
+
+static const char *caldav_cmd_max_import(cmd_parms *cmd, void *dconf,
+                                         const char *arg)
+{
+    caldav_server_conf *conf =
+        ap_get_module_config(cmd->server->module_config, &caldav_module);
+
+    return caldav_cmd_size(cmd, arg, &conf->max_import_size);
+}
+
+/* CalDAVImportMap FILE: parsed now, so that a mistake stops the start
+ * with its line number (docs/import.md) */
+static const char *caldav_cmd_import_map(cmd_parms *cmd, void *dconf,
+                                         const char *arg)
+{
+    caldav_server_conf *conf =
+        ap_get_module_config(cmd->server->module_config, &caldav_module);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+
+    if (path == NULL) {
+        return apr_pstrcat(cmd->pool, "CalDAVImportMap: invalid path ", arg,
+                           NULL);
+    }
+    return caldav_import_map_load(cmd->pool, path, &conf->import_map);
 }
 
 static const char *caldav_cmd_uint(cmd_parms *cmd, void *dconf,
@@ -521,6 +549,12 @@ static const command_rec caldav_cmds[] = {
                   "Berkeley DB cache size per store (default 64M)"),
     AP_INIT_TAKE1("CalDAVMaxResourceSize", caldav_cmd_max_size, NULL,
                   RSRC_CONF, "largest accepted PUT body (default 10M)"),
+    AP_INIT_TAKE1("CalDAVMaxImportSize", caldav_cmd_max_import, NULL,
+                  RSRC_CONF, "largest body of a POST import into a "
+                  "calendar (default 50M)"),
+    AP_INIT_TAKE1("CalDAVImportMap", caldav_cmd_import_map, NULL,
+                  RSRC_CONF, "the attribute map (vendor property aliases, "
+                  "default values) applied to POST imports"),
     AP_INIT_TAKE1("CalDAVMaxInstances", caldav_cmd_uint, (void *)1,
                   RSRC_CONF, "most instances of one recurring calendar "
                   "object (default 10000)"),

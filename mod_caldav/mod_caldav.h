@@ -67,6 +67,9 @@ typedef struct caldav_server_conf {
                                        0 = no age limit                     */
     unsigned synclog_max;           /* removals kept per collection; 0 = no
                                        count limit                          */
+    apr_off_t max_import_size;      /* CalDAVMaxImportSize, bytes; 0 = unset */
+    const struct calcore_attrmap_t *import_map; /* CalDAVImportMap, parsed
+                                       at startup; NULL = none              */
 } caldav_server_conf;
 
 /* CalDAVSyncLogRetention defaults: removals (tombstones) are kept 90 days,
@@ -386,10 +389,11 @@ dav_error *caldav_feed_deliver(const dav_resource *res, ap_filter_t *output);
  * calendar grants to DAV:all).  DECLINED for any other URI. */
 int caldav_freebusy_url(request_rec *r);
 
-/* POST to a calendar collection by its owner, form encoded:
+/* POST to a calendar collection.  Form encoded, by its owner:
  * action=publish (201, Location: a new secret feed URL below
  * CalDAVPublicFeedURL; any older URL stops working) or action=unpublish
- * (204).  405 on other resources, 415 for other bodies. */
+ * (204).  text/calendar, application/calendar+json or +xml: an import
+ * (caldav_import_post).  405 on other resources, 415 for other bodies. */
 int caldav_method_post(request_rec *r);
 
 /* The handler "caldav-public-feed" (SetHandler, with CalDAVFeedStore):
@@ -397,6 +401,31 @@ int caldav_method_post(request_rec *r);
  * feed without authentication; 404 for anything that does not match, 405
  * for other methods. */
 int caldav_public_feed_handler(request_rec *r);
+
+/* ---- caldav_import.c ---- */
+
+/* CalDAVMaxImportSize default: the largest body of a POST import. */
+#define CALDAV_DEFAULT_MAX_IMPORT_SIZE ((apr_off_t)50 * 1024 * 1024)
+
+/* The effective CalDAVMaxImportSize of 'conf'.  Cannot fail. */
+apr_off_t caldav_max_import_size(const caldav_server_conf *conf);
+
+/* POST of text/calendar (or, 'format', jCal / xCal: converted first) to
+ * the existing calendar collection 'res': import the body as caldavctl
+ * import does (docs/import.md: create-or-modify by UID, one transaction,
+ * invalid objects skipped unless ?stop-on-error=1) and answer 207 with one
+ * D:response per object of the input.  403 D:need-privileges without
+ * DAV:write on the calendar, 413 beyond CalDAVMaxImportSize, 403
+ * C:valid-calendar-data when the body holds no calendar component or does
+ * not convert, 503/500 when the store fails (nothing written).  Returns
+ * DONE once the answer is sent, or the status to answer with. */
+int caldav_import_post(request_rec *r, const dav_resource *res, int format);
+
+/* Read and parse the attribute map file 'path' (CalDAVImportMap) into
+ * *map, from 'pconf'.  NULL, or the error for the configuration parser
+ * ("CalDAVImportMap FILE: line 3: unknown component VEVNT"). */
+const char *caldav_import_map_load(apr_pool_t *pconf, const char *path,
+                                   const struct calcore_attrmap_t **map);
 
 /* ---- caldav_props.c ---- */
 

@@ -3,9 +3,9 @@
  * store: command-line parsing, the commands' shared helpers, main().
  *
  *   caldavctl [-s STORE] import USER/CALENDAR FILE|- [--stop-on-error]
- *                               [--dry-run] [--batch N]
+ *                               [--dry-run] [--batch N] [--map FILE]
  *   caldavctl [-s STORE] export USER[/CALENDAR] [--start T] [--end T]
- *                               [--uid UID]
+ *                               [--uid UID] [--format ics|jcal|xcal]
  *   caldavctl [-s STORE] delete USER/CALENDAR (--uid UID | --href NAME)
  *   caldavctl [-s STORE] list [USER[/CALENDAR]]
  *   caldavctl [-s STORE] verify [--offline]
@@ -45,7 +45,8 @@ typedef struct ctl_command_t {
 
 static const ctl_command_t ctl_commands[] = {
     { "import", ctl_cmd_import,
-      "import USER/CALENDAR FILE|- [--stop-on-error] [--dry-run] [--batch N]",
+      "import USER/CALENDAR FILE|- [--stop-on-error] [--dry-run] [--batch N]"
+      " [--map FILE]",
       "Import an iCalendar file (or stdin) into an existing calendar.\n"
       "Components are grouped by UID (a recurring master with its\n"
       "RECURRENCE-ID overrides, plus the VTIMEZONEs they use) into one\n"
@@ -59,12 +60,15 @@ static const ctl_command_t ctl_commands[] = {
       "  --dry-run        validate and count, write nothing\n"
       "  --batch N        commit every N objects (default: the whole import\n"
       "                   is one transaction)\n"
+      "  --map FILE       an attribute map: aliases for vendor X- properties\n"
+      "                   and default values added to every component\n"
+      "                   (docs/import.md; conf/import-map.example)\n"
       "\n"
       "Prints \"created N, modified M, skipped K\" on stdout; exit 1 when\n"
       "anything was skipped.\n" },
     { "export", ctl_cmd_export,
       "export USER[/CALENDAR] [--start T] [--end T] [--uid UID] "
-      "[--format ics]",
+      "[--format ics|jcal|xcal]",
       "Write the objects of one calendar, or of all calendars of a user, as\n"
       "one VCALENDAR on stdout (every VTIMEZONE once, the objects' own\n"
       "bytes otherwise).\n"
@@ -73,7 +77,8 @@ static const ctl_command_t ctl_commands[] = {
       "                      [T1, T2) (UTC, 20240101T000000Z), by the\n"
       "                      calendar-query rules of RFC 4791 9.9\n"
       "  --uid UID           only the object with this UID\n"
-      "  --format ics        the output format (jCal and xCal: not yet)\n" },
+      "  --format F          ics (the default), jcal (RFC 7265 JSON) or\n"
+      "                      xcal (RFC 6321 XML)\n" },
     { "delete", ctl_cmd_delete,
       "delete USER/CALENDAR (--uid UID | --href NAME)",
       "Delete one calendar object, named by its UID or by its member name\n"
@@ -251,7 +256,8 @@ int ctl_check_args(const ctl_args_t *args, const ctl_opt_t *known,
 /* Options of the commands that take a value (so that "--uid X" can be
  * told from "--flag X"). */
 static const char *const ctl_valued[] = {
-    "--start", "--end", "--uid", "--href", "--batch", "--format", NULL
+    "--start", "--end", "--uid", "--href", "--batch", "--format", "--map",
+    NULL
 };
 
 static int ctl_takes_value(const char *name)

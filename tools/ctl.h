@@ -119,61 +119,6 @@ void ctl_log_capture(apr_array_header_t *into);
 apr_status_t ctl_read_input(const char *command, const char *path,
                             char **data, apr_size_t *len, apr_pool_t *pool);
 
-/* ---- ctl_ics.c: cutting iCalendar text into components ---- */
-
-/* One component directly inside a VCALENDAR of the input. */
-typedef struct ctl_comp_t {
-    const char *name;           /* upper case: "VEVENT", "VTIMEZONE", ...  */
-    const char *text;           /* its octets, BEGIN line to the line break
-                                   after its END line (into the input)    */
-    apr_size_t len;
-    apr_size_t begin_len;       /* length of its BEGIN line with the break */
-    const char *eol;            /* the line break of its BEGIN line        */
-    const char *uid;            /* its UID (unfolded, unescaped), or NULL  */
-    int has_recurrence_id;
-    const char *tzid;           /* a VTIMEZONE's TZID, or NULL             */
-    apr_array_header_t *tzrefs; /* const char *: TZID parameters used      */
-    int vcal;                   /* index of its VCALENDAR                  */
-    unsigned line;              /* line number of its BEGIN line           */
-} ctl_comp_t;
-
-/* One VCALENDAR of the input. */
-typedef struct ctl_vcal_t {
-    const char *begin;          /* its BEGIN line (with the line break)    */
-    apr_size_t begin_len;
-    const char *end;            /* its END line                            */
-    apr_size_t end_len;
-    apr_array_header_t *props;  /* ctl_line_t: its own property lines      */
-    unsigned line;
-} ctl_vcal_t;
-
-/* A raw (folded) line of the input. */
-typedef struct ctl_line_t {
-    const char *name;           /* upper-cased property name               */
-    const char *text;           /* the octets, line breaks included        */
-    apr_size_t len;
-} ctl_line_t;
-
-typedef struct ctl_ics_t {
-    apr_array_header_t *vcals;  /* ctl_vcal_t                              */
-    apr_array_header_t *comps;  /* ctl_comp_t, in input order              */
-    apr_array_header_t *broken; /* const char *: components that could not
-                                   be cut out (not terminated): objects
-                                   lost                                   */
-    apr_array_header_t *warnings; /* const char *: text that was ignored
-                                   (outside any VCALENDAR, a VCALENDAR
-                                   without END)                           */
-} ctl_ics_t;
-
-/* Cut 'text' ('len' octets; lines end in CRLF or LF; folded lines are
- * followed) into VCALENDARs and their components, at the octet level: the
- * components keep the input's bytes.  Only BEGIN/END nesting is followed;
- * everything else about the text is left to the validator.  Everything
- * from 'pool'; the results point into 'text'.  Cannot fail: what it
- * cannot make sense of is listed in ics->broken and ics->warnings. */
-void ctl_ics_split(ctl_ics_t **ics, const char *text, apr_size_t len,
-                   apr_pool_t *pool);
-
 /* ---- the commands ---- */
 
 int ctl_cmd_import(ctl_t *ctx, const ctl_args_t *args);

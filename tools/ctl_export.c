@@ -9,6 +9,12 @@
  * and then applies the exact RFC 4791 9.9 test of core/ (a calendar-query
  * comp-filter with that time-range, in the calendar's time zone), as a
  * calendar-query REPORT does.
+ *
+ * --format jcal / xcal writes the same calendar as jCal (RFC 7265) or xCal
+ * (RFC 6321) with core's streaming converters (calcore_jcal.h): each
+ * component is converted as it is cut out, so the export is never built
+ * in memory in one piece; an object whose components do not all convert
+ * is left out (and reported).
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,14 +24,31 @@
 
 #include "ctl.h"
 
+/* --format */
+#define EXPORT_ICS  0
+#define EXPORT_JCAL 1
+#define EXPORT_XCAL 2
+
+/* The VCALENDAR properties of an export. */
+#define EXPORT_PROPS "VERSION:2.0\r\n" \
+                     "PRODID:-//mod_caldav//caldavctl//EN\r\n" \
+                     "CALSCALE:GREGORIAN\r\n"
+
 typedef struct export_t {
     ctl_t *ctx;
-    FILE *body;                 /* the components, until the end           */
+    int format;                 /* EXPORT_*                                 */
+    FILE *body;                 /* the components, until the end (jCal:
+                                   each preceded by a separator)           */
     apr_hash_t *tz_seen;        /* TZID -> ""                               */
     apr_array_header_t *tzs;    /* const char *: VTIMEZONE texts, in order  */
     apr_pool_t *pool;           /* lives as long as the export              */
     const char *cal_path;       /* the calendar being exported              */
     const icaltimezone *floating;
+    apr_array_header_t *parts;  /* the current object's components, as
+                                   they will be written (from its scratch
+                                   pool): export_text_t                    */
+    const char *failed;         /* why a component of the current object
+                                   did not convert                          */
     int ranged;                 /* --start/--end given                      */
     calcore_timerange_t range;
     unsigned long objects;      /* objects written                          */
@@ -34,11 +57,38 @@ typedef struct export_t {
 
 /* ---- writing one object ------------------------------------------------- */
 
+/* A piece of output. */
+typedef struct export_text_t {
+    const char *text;
+    apr_size_t len;
+} export_text_t;
+
+/* One component in the export's format (jCal: an array, xCal: an
+ * element), from 'pool'.  APR_SUCCESS, or CALCORE_EINVALID with *why. */
+static apr_status_t export_convert(int format, const char *text,
+                                   apr_size_t len, const char **out,
+                                   apr_size_t *outlen, const char **why,
+                                   apr_pool_t *pool)
+{
+    switch (format) {
+    case EXPORT_JCAL:
+        return calcore_jcal_component(text, len, out, outlen, why, pool);
+    case EXPORT_XCAL:
+        return calcore_xcal_component(text, len, out, outlen, why, pool);
+    default:
+        *out = text;
+        *outlen = len;
+        return APR_SUCCESS;
+    }
+}
+
 static apr_status_t export_part(void *baton, const char *name,
                                 const char *text, apr_size_t len,
                                 const char *tzid, apr_pool_t *scratch)
 {
     export_t *ex = baton;
+    export_text_t *t;
+    const char *why = NULL;
 
     if (strcmp(name, "VTIMEZONE") == 0) {
         const char *key = tzid ? tzid : apr_pstrmemdup(scratch, text, len);
@@ -51,8 +101,14 @@ static apr_status_t export_part(void *baton, const char *name,
         }
         return APR_SUCCESS;
     }
-    if (fwrite(text, 1, len, ex->body) != len) {
-        return APR_EGENERAL;
+    t = apr_array_push(ex->parts);
+    if (export_convert(ex->format, text, len, &t->text, &t->len, &why,
+                       scratch) != APR_SUCCESS) {
+        ex->parts->nelts--;
+        if (ex->failed == NULL) {
+            ex->failed = apr_psprintf(scratch, "%s: %s", name,
+                                      why ? why : "does not convert");
+        }
     }
     return APR_SUCCESS;
 }
@@ -94,6 +150,7 @@ static apr_status_t export_object(export_t *ex, const calstore_node_t *node,
     const char *data;
     apr_size_t len;
     apr_status_t rv;
+    int i;
 
     rv = calstore_read(ex->ctx->st, node->id, &data, &len, scratch);
     if (rv == CALSTORE_ENOENT) {
@@ -108,10 +165,29 @@ static apr_status_t export_object(export_t *ex, const calstore_node_t *node,
     if (ex->ranged && !export_in_range(ex, node, data, len, scratch)) {
         return APR_SUCCESS;
     }
+    /* every component converted first: an object is written whole or not
+     * at all */
+    ex->parts = apr_array_make(scratch, 4, sizeof(export_text_t));
+    ex->failed = NULL;
     if ((rv = calcore_feed_split(data, len, export_part, ex, scratch))
         != APR_SUCCESS) {
-        ctl_err("export", "cannot write the output");
         return rv;
+    }
+    if (ex->failed) {
+        ctl_err("export", "%s/%s: left out: %s", ex->cal_path, node->name,
+                ex->failed);
+        ex->problems++;
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < ex->parts->nelts; i++) {
+        const export_text_t *t = &APR_ARRAY_IDX(ex->parts, i, export_text_t);
+
+        if ((ex->format == EXPORT_JCAL
+             && fputs(CALCORE_JCAL_SEPARATOR, ex->body) == EOF)
+            || fwrite(t->text, 1, t->len, ex->body) != t->len) {
+            ctl_err("export", "cannot write the output");
+            return APR_EGENERAL;
+        }
     }
     ex->objects++;
     if (ex->ctx->verbose) {
@@ -190,6 +266,73 @@ static apr_status_t export_calendar(export_t *ex, const calstore_node_t *cal,
     return calstore_query_all(st, cal->id, 0, export_cb, ex, pool);
 }
 
+/* The whole export on stdout: the VCALENDAR's opening and properties,
+ * every VTIMEZONE, the components gathered in ex->body, the closing. */
+static apr_status_t export_write(export_t *ex)
+{
+    const char *open = NULL, *why = NULL, *text;
+    apr_size_t n, tlen;
+    apr_pool_t *pool = ex->pool;
+    char buf[65536];
+    int i, first = 1;
+
+    switch (ex->format) {
+    case EXPORT_JCAL:
+        calcore_jcal_calendar_open(EXPORT_PROPS, strlen(EXPORT_PROPS), &open,
+                                   &n, &why, pool);
+        break;
+    case EXPORT_XCAL:
+        calcore_xcal_calendar_open(EXPORT_PROPS, strlen(EXPORT_PROPS), &open,
+                                   &n, &why, pool);
+        break;
+    default:
+        open = "BEGIN:VCALENDAR\r\n" EXPORT_PROPS;
+        break;
+    }
+    if (open == NULL) {
+        ctl_err("export", "cannot write the calendar: %s", why ? why : "");
+        return APR_EGENERAL;
+    }
+    fputs(open, stdout);
+    for (i = 0; i < ex->tzs->nelts; i++) {
+        const char *tz = APR_ARRAY_IDX(ex->tzs, i, const char *);
+
+        if (export_convert(ex->format, tz, strlen(tz), &text, &tlen, &why,
+                           pool) != APR_SUCCESS) {
+            ctl_err("export", "a VTIMEZONE left out: %s", why ? why : "");
+            ex->problems++;
+            continue;
+        }
+        if (ex->format == EXPORT_JCAL && !first) {
+            fputs(CALCORE_JCAL_SEPARATOR, stdout);
+        }
+        fwrite(text, 1, tlen, stdout);
+        first = 0;
+    }
+    rewind(ex->body);
+    if (ex->format == EXPORT_JCAL && first) {
+        /* no VTIMEZONE before it: the first component's separator goes */
+        if (fgetc(ex->body) == EOF) {
+            rewind(ex->body);
+        }
+    }
+    while ((n = fread(buf, 1, sizeof(buf), ex->body)) > 0) {
+        fwrite(buf, 1, n, stdout);
+    }
+    switch (ex->format) {
+    case EXPORT_JCAL:
+        fputs(CALCORE_JCAL_CALENDAR_CLOSE "\n", stdout);
+        break;
+    case EXPORT_XCAL:
+        fputs(CALCORE_XCAL_CALENDAR_CLOSE "\n", stdout);
+        break;
+    default:
+        fputs("END:VCALENDAR\r\n", stdout);
+        break;
+    }
+    return APR_SUCCESS;
+}
+
 int ctl_cmd_export(ctl_t *ctx, const ctl_args_t *args)
 {
     const char *user, *calname, *uid, *v;
@@ -198,8 +341,6 @@ int ctl_cmd_export(ctl_t *ctx, const ctl_args_t *args)
     calstore_node_t *cal;
     export_t ex;
     apr_status_t rv = APR_SUCCESS;
-    char buf[65536];
-    size_t n;
     int i, code, found = 0;
 
     if (!ctl_check_args(args, export_opts, 1, 1)
@@ -213,10 +354,18 @@ int ctl_cmd_export(ctl_t *ctx, const ctl_args_t *args)
     ex.pool = pool;
     ex.range.start = CALCORE_TIME_MIN;
     ex.range.end = CALCORE_TIME_MAX;
-    if ((v = ctl_opt(args, "--format")) && strcmp(v, "ics") != 0) {
-        ctl_err("export", "--format %s: only ics is supported (jCal and xCal "
-                "come with issue 5's converters)", v);
-        return CTL_EXIT_USAGE;
+    if ((v = ctl_opt(args, "--format")) != NULL) {
+        if (strcmp(v, "jcal") == 0) {
+            ex.format = EXPORT_JCAL;
+        }
+        else if (strcmp(v, "xcal") == 0) {
+            ex.format = EXPORT_XCAL;
+        }
+        else if (strcmp(v, "ics") != 0) {
+            ctl_err("export", "--format %s: ics, jcal (RFC 7265) or xcal "
+                    "(RFC 6321)", v);
+            return CTL_EXIT_USAGE;
+        }
     }
     if ((v = ctl_opt(args, "--start"))) {
         if (!export_time("--start", v, &ex.range.start)) {
@@ -296,19 +445,11 @@ int ctl_cmd_export(ctl_t *ctx, const ctl_args_t *args)
         return CTL_EXIT_PROBLEMS;
     }
 
-    fputs("BEGIN:VCALENDAR\r\n"
-          "VERSION:2.0\r\n"
-          "PRODID:-//mod_caldav//caldavctl//EN\r\n"
-          "CALSCALE:GREGORIAN\r\n", stdout);
-    for (i = 0; i < ex.tzs->nelts; i++) {
-        fputs(APR_ARRAY_IDX(ex.tzs, i, const char *), stdout);
-    }
-    rewind(ex.body);
-    while ((n = fread(buf, 1, sizeof(buf), ex.body)) > 0) {
-        fwrite(buf, 1, n, stdout);
+    if (export_write(&ex) != APR_SUCCESS) {
+        fclose(ex.body);
+        return CTL_EXIT_PROBLEMS;
     }
     fclose(ex.body);
-    fputs("END:VCALENDAR\r\n", stdout);
     if (!ctx->quiet) {
         ctl_err("export", "%lu object(s) exported", ex.objects);
     }

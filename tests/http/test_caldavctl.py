@@ -14,6 +14,7 @@ store by itself (www-data here); the tests check that it leaves no file
 behind that httpd could not open.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,12 +22,13 @@ import tempfile
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 import devserver
-from davclient import (Dav, assert_ical_equal, calendar_data, calendar_query,
+from davclient import (Dav, assert_ical_equal, calendar_data, calendar_query, canon,
                        ical_parse, ics, multistatus)
 
 pytestmark = pytest.mark.caldav_only
@@ -613,3 +615,109 @@ def test_backup_restore_serves_the_same(ctl, alice, ctl_server, bob_calendar, se
         assert not problems, problems
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# --- import --map, export --format jcal|xcal ----------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_MAP = REPO / "conf" / "import-map.example"
+
+
+def test_import_with_map(ctl, alice, tmp_path):
+    """The Oracle-style export with the example map: the objects caldavctl
+    stores are byte for byte those a POST import stores (test_import.py)."""
+    from test_import import ORACLE, ORACLE_ADDED, oracle_expectations
+
+    rel = new_calendar(alice)
+    name = "alice/" + rel.split("/")[2]
+    res = ctl("import", name, ORACLE, "--map", EXAMPLE_MAP)
+    assert res.out.strip() == "created 6, modified 0, skipped 1", res.out + res.err
+    assert "valid-calendar-data: VEVENT: DTEND is before DTSTART" in res.err
+    got = members(alice, rel)
+    note = [n for n in got if n.startswith("caldavctl-")]
+    assert len(note) == 1
+    exp = oracle_expectations(ORACLE.read_bytes(), note[0])
+    assert set(got) == set(exp)
+    for member, text in exp.items():
+        assert alice.get(rel + member).content == text, member
+    # without the map: the file's bytes only (no SUMMARY added)
+    plain = new_calendar(alice)
+    res = ctl("import", "alice/" + plain.split("/")[2], ORACLE)
+    assert res.out.strip() == "created 6, modified 0, skipped 1", res.out + res.err
+    some = sorted(ORACLE_ADDED)[0] + ".ics"
+    assert b"(no title)" not in alice.get(plain + some).content
+
+    # a map with a mistake: a usage error naming the line, nothing imported
+    bad = tmp_path / "bad.map"
+    bad.write_text('alias X-A SUMMARY\ndefault VEVNT SUMMARY "x"\n')
+    res = ctl("import", name, ORACLE, "--map", bad)
+    assert res.returncode == 2
+    assert "%s: line 2: unknown component VEVNT" % bad in res.err, res.err
+    res = ctl("import", name, ORACLE, "--map", tmp_path / "missing.map")
+    assert res.returncode == 2 and "cannot read" in res.err
+
+
+def jcal_of(alice, rel, member):
+    r = alice.get(rel + member, headers={"Accept": "application/calendar+json"})
+    assert r.status_code == 200
+    return json.loads(r.content)
+
+
+def xcal_of(alice, rel, member):
+    r = alice.get(rel + member, headers={"Accept": "application/calendar+xml"})
+    assert r.status_code == 200
+    return ET.fromstring(r.content)
+
+
+XCAL = "{urn:ietf:params:xml:ns:icalendar-2.0}"
+
+
+def test_export_jcal_and_xcal(ctl, alice):
+    rel = new_calendar(alice)
+    name = "alice/" + rel.split("/")[2]
+    res = ctl("import", name, "-", stdin=import_file(with_new=True))
+    assert res.out.strip() == "created 5, modified 0, skipped 1", res.out + res.err
+    objects = members(alice, rel)
+
+    # jCal: one vcalendar; its components are those of the objects as the
+    # server gives them in jCal, every VTIMEZONE once
+    res = ctl("export", name, "--format", "jcal")
+    assert res.returncode == 0, res.err
+    doc = json.loads(res.stdout)
+    assert doc[0] == "vcalendar"
+    props = {p[0]: p[3] for p in doc[1]}
+    assert props["version"] == "2.0" and props["calscale"] == "GREGORIAN"
+    want = []
+    for member in objects:
+        for comp in jcal_of(alice, rel, member)[2]:
+            if comp not in want:
+                want.append(comp)
+    assert sorted(json.dumps(c) for c in doc[2]) == sorted(json.dumps(c) for c in want)
+    assert [c[0] for c in doc[2]].count("vtimezone") == 1
+    assert doc[2][0][0] == "vtimezone"
+
+    # by UID, without a VTIMEZONE: still well-formed
+    res = ctl("export", name, "--format", "jcal", "--uid", "single@ctl.test")
+    doc = json.loads(res.stdout)
+    assert doc[2] == jcal_of(alice, rel, "single@ctl.test.ics")[2]
+    res = ctl("export", name, "--format", "jcal", "--uid", "weekly@ctl.test")
+    assert json.loads(res.stdout)[2] == jcal_of(alice, rel, "weekly@ctl.test.ics")[2]
+
+    # xCal likewise
+    res = ctl("export", name, "--format", "xcal")
+    assert res.returncode == 0, res.err
+    root = ET.fromstring(res.stdout)
+    assert root.tag == XCAL + "icalendar"
+    (vcal,) = root
+    comps = vcal.find(XCAL + "components")
+    got = sorted(repr(canon(c)) for c in comps)
+    want = []
+    for member in objects:
+        for c in xcal_of(alice, rel, member).find(XCAL + "vcalendar").find(
+                XCAL + "components"):
+            if repr(canon(c)) not in want:
+                want.append(repr(canon(c)))
+    assert got == sorted(want)
+    assert [c.tag for c in comps].count(XCAL + "vtimezone") == 1
+
+    assert ctl("export", name, "--format", "vcard").returncode == 2
