@@ -87,7 +87,7 @@ typedef struct caldav_server_conf {
 
 /* Dead properties in this namespace are the module's own bookkeeping (a
  * calendar's grants): never listed by PROPFIND, refused by PROPPATCH. */
-#define CALDAV_INTERNAL_NS "urn:x-mod-caldav:internal"
+#define CALDAV_INTERNAL_NS CALSTORE_INTERNAL_NS
 
 /* A calendar collection's node flags: CALSTORE_COLL_CALENDAR plus its
  * supported-calendar-component-set (calcore_comp_e bits) shifted by this

@@ -659,6 +659,12 @@ apr_status_t calstore_changes_prune(calstore_t *st, calstore_id_t coll,
  * calendar's time zone for floating times and DATEs. */
 #define CALSTORE_CALDAV_NS "urn:ietf:params:xml:ns:caldav"
 
+/* The namespace of the dead properties the server keeps for itself (a
+ * calendar's grants, its public feed secret, the URL it is subscribed
+ * to): the adapter hides them from PROPFIND and refuses them in
+ * PROPPATCH. */
+#define CALSTORE_INTERNAL_NS "urn:x-mod-caldav:internal"
+
 /* Floating times and DATEs are indexed widened by this on both sides (the
  * largest UTC offsets: -12:00 .. +14:00), so that the index stays a
  * superset when calendar-timezone changes or a query brings its own. */

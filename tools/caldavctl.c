@@ -113,6 +113,19 @@ static const ctl_command_t ctl_commands[] = {
       "catastrophic recovery on them, then check the result.  The store\n"
       "directory must be empty or missing unless --force, which replaces\n"
       "the store files in it; never while a process has it open.\n" },
+    { "subscribe", ctl_cmd_subscribe,
+      "subscribe URL USER/CALENDAR [--map FILE]",
+      "Mirror a remote iCalendar feed (http:// or https://; fetched by this\n"
+      "tool with curl, never by the web server) into a calendar, creating\n"
+      "the calendar if needed, and remember the URL for `refresh`.  The\n"
+      "feed is imported like `import` (create-or-modify by UID, one\n"
+      "transaction); members whose UID the feed no longer has are removed.\n"
+      "A feed that cannot be fetched or has no usable object changes\n"
+      "nothing.  Prints \"created N, modified M, removed R, skipped K\".\n" },
+    { "refresh", ctl_cmd_refresh,
+      "refresh USER/CALENDAR [--map FILE]",
+      "Fetch the feed a calendar was subscribed to again and mirror it (as\n"
+      "`subscribe`).  Run it from cron for a regular refresh.\n" },
     { NULL, NULL, NULL, NULL }
 };
 

@@ -128,5 +128,7 @@ int ctl_cmd_list(ctl_t *ctx, const ctl_args_t *args);
 int ctl_cmd_verify(ctl_t *ctx, const ctl_args_t *args);
 int ctl_cmd_backup(ctl_t *ctx, const ctl_args_t *args);
 int ctl_cmd_restore(ctl_t *ctx, const ctl_args_t *args);
+int ctl_cmd_subscribe(ctl_t *ctx, const ctl_args_t *args);
+int ctl_cmd_refresh(ctl_t *ctx, const ctl_args_t *args);
 
 #endif /* CTL_H */

@@ -15,6 +15,7 @@ behind that httpd could not open.
 """
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -721,3 +722,74 @@ def test_export_jcal_and_xcal(ctl, alice):
     assert [c.tag for c in comps].count(XCAL + "vtimezone") == 1
 
     assert ctl("export", name, "--format", "vcard").returncode == 2
+
+
+def feed_text(*events):
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//remote//feed//EN\r\n"
+            + "".join("BEGIN:VEVENT\r\nUID:%s\r\nDTSTAMP:20240101T000000Z\r\n"
+                      "DTSTART:20240610T090000Z\r\nDURATION:PT1H\r\nSUMMARY:%s\r\n"
+                      "END:VEVENT\r\n" % e for e in events)
+            + "END:VCALENDAR\r\n").encode()
+
+
+def test_subscribe_and_refresh(ctl, alice, ctl_server):
+    """subscribe mirrors a remote .ics (fetched by the tool over HTTP) into a
+    calendar and remembers the URL; refresh updates by UID and removes what
+    disappeared; a feed that cannot be fetched or holds nothing changes
+    nothing."""
+    tag = uuid.uuid4().hex[:8]
+    htdocs = Path(ctl_server.var) / "htdocs"
+    feed = htdocs / ("feed-%s.ics" % tag)
+    url = ctl_server.base_url.split("/dav/")[0] + "/" + feed.name
+    cal = "calendars/alice/subs-%s/" % tag
+
+    def uid_summaries():
+        out = {}
+        for name in members(alice, cal):
+            text = alice.get(cal + name).text
+            uid = re.search(r"\r\nUID:([^\r]*)", text).group(1)
+            out[uid] = re.search(r"\r\nSUMMARY:([^\r]*)", text).group(1)
+        return out
+
+    feed.write_bytes(feed_text(("s1-" + tag, "one"), ("s2-" + tag, "two"),
+                               ("s3-" + tag, "three")))
+    res = ctl("subscribe", url, "alice/" + cal.split("/")[2])
+    assert res.returncode == 0, res.err
+    assert res.out.strip() == "created 3, modified 0, removed 0, skipped 0"
+    assert uid_summaries() == {"s1-" + tag: "one", "s2-" + tag: "two",
+                               "s3-" + tag: "three"}
+    # the calendar is a calendar, served over HTTP at once
+    assert alice.report(cal, calendar_query_all()).status_code == 207
+
+    feed.write_bytes(feed_text(("s1-" + tag, "one, changed"), ("s3-" + tag, "three"),
+                               ("s4-" + tag, "four")))
+    res = ctl("refresh", "alice/" + cal.split("/")[2])
+    assert res.returncode == 0, res.err
+    assert res.out.strip() == "created 1, modified 2, removed 1, skipped 0"
+    assert uid_summaries() == {"s1-" + tag: "one, changed", "s3-" + tag: "three",
+                               "s4-" + tag: "four"}
+
+    # the remote end fails: nothing changes
+    before = uid_summaries()
+    feed.unlink()
+    res = ctl("refresh", "alice/" + cal.split("/")[2])
+    assert res.returncode == 1 and "cannot fetch" in res.err, res.err
+    assert uid_summaries() == before
+    feed.write_bytes(b"<html>maintenance</html>")
+    res = ctl("refresh", "alice/" + cal.split("/")[2])
+    assert res.returncode == 1 and "nothing was removed" in res.err, res.err
+    assert uid_summaries() == before
+
+    # other errors
+    res = ctl("refresh", "alice/calendar")
+    assert res.returncode == 1 and "not subscribed" in res.err
+    res = ctl("subscribe", "ftp://example.org/x.ics", "alice/other-" + tag)
+    assert res.returncode == 1 and "only http:// and https://" in res.err
+    assert ctl("subscribe", url).returncode == 2
+
+
+def calendar_query_all():
+    return ('<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" '
+            'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop>'
+            '<C:filter><C:comp-filter name="VCALENDAR"/></C:filter>'
+            "</C:calendar-query>").encode()
