@@ -793,3 +793,29 @@ def calendar_query_all():
             'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop>'
             '<C:filter><C:comp-filter name="VCALENDAR"/></C:filter>'
             "</C:calendar-query>").encode()
+
+
+def test_import_rfc5545_examples(ctl, alice):
+    """The RFC 5545 section 4 examples through caldavctl: the same outcome as
+    a POST of them into a calendar of events, to-dos and journals
+    (test_import.py): the three events and the journal entry stored with
+    their bytes, the to-do (TRIGGER without VALUE=DATE-TIME) and the busy
+    time (not a component of this calendar) refused with the reason; a
+    second import modifies."""
+    from test_import import RFC_FILES, expected
+
+    rel = new_calendar(alice)
+    name = "alice/" + rel.split("/")[2]
+    data = b"".join(f.read_bytes() for f in RFC_FILES)
+    res = ctl("import", name, "-", stdin=data)
+    assert res.returncode == 1
+    assert res.out.strip() == "created 4, modified 0, skipped 2", res.out + res.err
+    assert "skipped UID uid4@example.com (line 83): valid-calendar-data" in res.err
+    assert ("skipped VFREEBUSY without UID (line 128): supported-calendar-component"
+            in res.err)
+    assert set(members(alice, rel)) == {"uid1@example.com.ics", "guid-1.example.com.ics",
+                                        "uid3@example.com.ics", "uid5@example.com.ics"}
+    assert alice.get(rel + "uid1@example.com.ics").content == expected(
+        (RFC_FILES[0]).read_bytes(), "uid1@example.com")
+    res = ctl("import", name, "-", stdin=data)
+    assert res.out.strip() == "created 0, modified 4, skipped 2", res.out + res.err
