@@ -568,27 +568,6 @@ const char *caldav_inherited_acl_set(const dav_resource *res,
 
 /* ---- the ACL method ---------------------------------------------------- */
 
-static int is_dav(const apr_xml_doc *doc, const apr_xml_elem *e,
-                  const char *ns, const char *name)
-{
-    return e->ns >= 0 && strcmp(e->name, name) == 0
-           && strcmp(APR_XML_GET_URI_ITEM(doc->namespaces, e->ns), ns) == 0;
-}
-
-static const apr_xml_elem *child(const apr_xml_doc *doc,
-                                 const apr_xml_elem *e, const char *ns,
-                                 const char *name)
-{
-    const apr_xml_elem *c;
-
-    for (c = e->first_child; c; c = c->next) {
-        if (is_dav(doc, c, ns, name)) {
-            return c;
-        }
-    }
-    return NULL;
-}
-
 static int acl_fail(request_rec *r, const char *precond, const char *why)
 {
     dav_error *err = dav_new_error_tag(r->pool, HTTP_FORBIDDEN, 0, 0,
@@ -664,7 +643,7 @@ int caldav_method_acl(request_rec *r)
                             "(their objects inherit them)");
         return dav_handle_err(r, err, NULL);
     }
-    if (doc == NULL || !is_dav(doc, doc->root, "DAV:", "acl")) {
+    if (doc == NULL || !caldav_xml_is(doc->namespaces, doc->root, "DAV:", "acl")) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "ACL: the request body must be a DAV:acl element");
         return HTTP_BAD_REQUEST;
@@ -676,21 +655,21 @@ int caldav_method_acl(request_rec *r)
         caldav_ace *a;
         int i, level = CALDAV_ACCESS_NONE;
 
-        if (!is_dav(doc, ace, "DAV:", "ace")) {
+        if (!caldav_xml_is(doc->namespaces, ace, "DAV:", "ace")) {
             continue;
         }
-        if (child(doc, ace, "DAV:", "protected")
-            || child(doc, ace, "DAV:", "inherited")) {
+        if (caldav_xml_child(doc->namespaces, ace, "DAV:", "protected")
+            || caldav_xml_child(doc->namespaces, ace, "DAV:", "inherited")) {
             continue;           /* ours, sent back as read: not a change */
         }
-        if (child(doc, ace, "DAV:", "invert")) {
+        if (caldav_xml_child(doc->namespaces, ace, "DAV:", "invert")) {
             return acl_fail(r, "no-invert", "DAV:invert is not supported");
         }
-        if (child(doc, ace, "DAV:", "deny")) {
+        if (caldav_xml_child(doc->namespaces, ace, "DAV:", "deny")) {
             return acl_fail(r, "grant-only", "only grants are supported");
         }
-        pr = child(doc, ace, "DAV:", "principal");
-        grant = child(doc, ace, "DAV:", "grant");
+        pr = caldav_xml_child(doc->namespaces, ace, "DAV:", "principal");
+        grant = caldav_xml_child(doc->namespaces, ace, "DAV:", "grant");
         if (pr == NULL || grant == NULL || (who = pr->first_child) == NULL
             || who->next != NULL) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ACL: an ACE needs "
@@ -699,7 +678,7 @@ int caldav_method_acl(request_rec *r)
         }
         a = apr_array_push(aces);
         a->user = NULL;
-        if (is_dav(doc, who, "DAV:", "href")) {
+        if (caldav_xml_is(doc->namespaces, who, "DAV:", "href")) {
             char *text = (char *)caldav_elem_cdata(r->pool, who);
 
             /* (apr_collapse_spaces returns the end of the string) */
@@ -719,13 +698,13 @@ int caldav_method_acl(request_rec *r)
                                 "always has every privilege");
             }
         }
-        else if (is_dav(doc, who, "DAV:", "all")) {
+        else if (caldav_xml_is(doc->namespaces, who, "DAV:", "all")) {
             a->kind = ACE_ALL;
         }
-        else if (is_dav(doc, who, "DAV:", "authenticated")) {
+        else if (caldav_xml_is(doc->namespaces, who, "DAV:", "authenticated")) {
             a->kind = ACE_AUTHENTICATED;
         }
-        else if (is_dav(doc, who, "DAV:", "unauthenticated")) {
+        else if (caldav_xml_is(doc->namespaces, who, "DAV:", "unauthenticated")) {
             a->kind = ACE_UNAUTHENTICATED;
         }
         else {
@@ -734,19 +713,19 @@ int caldav_method_acl(request_rec *r)
                                 who->name, " cannot be granted to", NULL));
         }
         for (priv = grant->first_child; priv; priv = priv->next) {
-            if (!is_dav(doc, priv, "DAV:", "privilege")) {
+            if (!caldav_xml_is(doc->namespaces, priv, "DAV:", "privilege")) {
                 continue;
             }
             for (e = priv->first_child; e; e = e->next) {
                 int l;
 
-                if (is_dav(doc, e, "DAV:", "read")) {
+                if (caldav_xml_is(doc->namespaces, e, "DAV:", "read")) {
                     l = CALDAV_ACCESS_READ;
                 }
-                else if (is_dav(doc, e, "DAV:", "write")) {
+                else if (caldav_xml_is(doc->namespaces, e, "DAV:", "write")) {
                     l = CALDAV_ACCESS_WRITE;
                 }
-                else if (is_dav(doc, e, CALDAV_NS, "read-free-busy")) {
+                else if (caldav_xml_is(doc->namespaces, e, CALDAV_NS, "read-free-busy")) {
                     l = CALDAV_ACCESS_FREEBUSY;
                 }
                 else {

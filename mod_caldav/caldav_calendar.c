@@ -83,6 +83,28 @@ apr_off_t caldav_max_resource_size(const caldav_server_conf *conf)
 
 /* ---- the calendar-timezone property ------------------------------------ */
 
+int caldav_xml_is(const apr_array_header_t *nss, const apr_xml_elem *e,
+                  const char *ns, const char *name)
+{
+    return strcmp(e->name, name) == 0
+           && strcmp(e->ns < 0 ? "" : APR_XML_GET_URI_ITEM(nss, e->ns),
+                     ns) == 0;
+}
+
+const apr_xml_elem *caldav_xml_child(const apr_array_header_t *nss,
+                                     const apr_xml_elem *e, const char *ns,
+                                     const char *name)
+{
+    const apr_xml_elem *c;
+
+    for (c = e->first_child; c; c = c->next) {
+        if (caldav_xml_is(nss, c, ns, name)) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
 const char *caldav_elem_cdata(apr_pool_t *p, const apr_xml_elem *elem)
 {
     const apr_text *t;

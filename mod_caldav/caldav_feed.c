@@ -80,21 +80,18 @@ static int parse_bound(const char *v, calcore_time_t *t)
     return calcore_time_parse(v, t) == APR_SUCCESS;
 }
 
-/* Parse r->args into the request's feed (kept as pool userdata for
- * caldav_feed_deliver), or a 400. */
-static dav_error *feed_args(request_rec *r, caldav_feed_t **out)
+/* The query string of 'r' decoded into *params (key -> value; "" for a
+ * key without '='), or a 400 for a badly escaped one. */
+static dav_error *query_params(request_rec *r, apr_table_t **params)
 {
-    caldav_feed_t *f = apr_pcalloc(r->pool, sizeof(*f));
     char *args, *pair, *last = NULL;
-    int have_start = 0, have_end = 0;
 
-    f->start = CALCORE_TIME_MIN;
-    f->end = CALCORE_TIME_MAX;
+    *params = apr_table_make(r->pool, 4);
     args = r->args ? apr_pstrdup(r->pool, r->args) : NULL;
     for (pair = args ? apr_strtok(args, "&", &last) : NULL; pair;
          pair = apr_strtok(NULL, "&", &last)) {
         char *eq = strchr(pair, '=');
-        const char *key = pair, *val = "";
+        const char *val = "";
 
         if (eq) {
             *eq = '\0';
@@ -104,44 +101,73 @@ static dav_error *feed_args(request_rec *r, caldav_feed_t **out)
             return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
                                  "A query parameter is badly escaped");
         }
-        if (strcmp(key, "start") == 0 || strcmp(key, "end") == 0) {
-            int is_start = key[0] == 's';
+        apr_table_setn(*params, pair, val);
+    }
+    return NULL;
+}
 
-            if (!parse_bound(val, is_start ? &f->start : &f->end)) {
+/* A start/end parameter of 'params' into *t: 1 when given, 0 when not, a
+ * 400 in *err when malformed. */
+static int bound_param(request_rec *r, apr_table_t *params, const char *key,
+                       calcore_time_t *t, dav_error **err)
+{
+    const char *v = apr_table_get(params, key);
+
+    if (v == NULL) {
+        return 0;
+    }
+    if (!parse_bound(v, t)) {
+        *err = dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                             apr_pstrcat(r->pool, "The ", key, " parameter "
+                                         "must be a UTC date-time such as "
+                                         "20240101T000000Z or a date such as "
+                                         "20240101", NULL));
+    }
+    return 1;
+}
+
+/* Parse r->args into the request's feed (kept as pool userdata for
+ * caldav_feed_deliver), or a 400.  Other parameters (cache busters) are
+ * ignored. */
+static dav_error *feed_args(request_rec *r, caldav_feed_t **out)
+{
+    caldav_feed_t *f = apr_pcalloc(r->pool, sizeof(*f));
+    apr_table_t *params;
+    const char *v;
+    dav_error *err = NULL;
+    int have_start, have_end;
+
+    if ((err = query_params(r, &params)) != NULL) {
+        return err;
+    }
+    f->start = CALCORE_TIME_MIN;
+    f->end = CALCORE_TIME_MAX;
+    have_start = bound_param(r, params, "start", &f->start, &err);
+    have_end = bound_param(r, params, "end", &f->end, &err);
+    if (err) {
+        return err;
+    }
+    if ((v = apr_table_get(params, "expand")) != NULL) {
+        f->expand = !(strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0
+                      || strcasecmp(v, "no") == 0);
+    }
+    if ((v = apr_table_get(params, "component")) != NULL) {
+        char *list = apr_pstrdup(r->pool, v), *c, *l2 = NULL;
+
+        for (c = apr_strtok(list, ",", &l2); c;
+             c = apr_strtok(NULL, ",", &l2)) {
+            calcore_comp_e k = calcore_comp_from_name(c);
+
+            if (k == CALCORE_COMP_NONE) {
                 return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
-                                     apr_pstrcat(r->pool, "The ", key,
-                                                 " parameter must be a UTC "
-                                                 "date-time such as "
-                                                 "20240101T000000Z or a "
-                                                 "date such as 20240101",
+                                     apr_pstrcat(r->pool, "Unknown "
+                                                 "component ", c,
+                                                 " (VEVENT, VTODO, VJOURNAL, "
+                                                 "VFREEBUSY, VAVAILABILITY)",
                                                  NULL));
             }
-            *(is_start ? &have_start : &have_end) = 1;
+            f->comps |= (unsigned)k;
         }
-        else if (strcmp(key, "expand") == 0) {
-            f->expand = !(strcmp(val, "0") == 0 || strcasecmp(val, "false")
-                          == 0 || strcasecmp(val, "no") == 0);
-        }
-        else if (strcmp(key, "component") == 0) {
-            char *list = apr_pstrdup(r->pool, val), *c, *l2 = NULL;
-
-            for (c = apr_strtok(list, ",", &l2); c;
-                 c = apr_strtok(NULL, ",", &l2)) {
-                calcore_comp_e k = calcore_comp_from_name(c);
-
-                if (k == CALCORE_COMP_NONE) {
-                    return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
-                                         apr_pstrcat(r->pool, "Unknown "
-                                                     "component ", c,
-                                                     " (VEVENT, VTODO, "
-                                                     "VJOURNAL, VFREEBUSY, "
-                                                     "VAVAILABILITY)",
-                                                     NULL));
-                }
-                f->comps |= (unsigned)k;
-            }
-        }
-        /* other parameters (cache busters) are ignored */
     }
     f->ranged = have_start || have_end;
     if (f->ranged && f->start >= f->end) {
@@ -387,28 +413,6 @@ static apr_status_t object_cb(void *baton, const calstore_node_t *node,
     return rv != APR_SUCCESS ? rv : x->wrv;
 }
 
-/* The character data of the dead property ns:name of 'id', or NULL. */
-static const char *prop_text(request_rec *r, calstore_t *st,
-                             calstore_id_t id, const char *ns,
-                             const char *name)
-{
-    const char *xml;
-    apr_size_t len;
-    apr_xml_parser *parser;
-    apr_xml_doc *doc = NULL;
-
-    if (calstore_prop_get(st, id, ns, name, &xml, &len, r->pool)
-        != APR_SUCCESS) {
-        return NULL;
-    }
-    parser = apr_xml_parser_create(r->pool);
-    if (apr_xml_parser_feed(parser, xml, len) != APR_SUCCESS
-        || apr_xml_parser_done(parser, &doc) != APR_SUCCESS || !doc) {
-        return NULL;
-    }
-    return caldav_elem_cdata(r->pool, doc->root);
-}
-
 static const char *refresh_duration(request_rec *r)
 {
     const caldav_dir_conf *conf = caldav_dir_config(r);
@@ -458,8 +462,9 @@ dav_error *caldav_feed_deliver(const dav_resource *res, ap_filter_t *output)
     x.tzids = apr_hash_make(x.tzpool);
     x.pending = apr_array_make(r->pool, 4, sizeof(tzpart));
 
-    name = prop_text(r, st, node->id, "DAV:", "displayname");
-    desc = prop_text(r, st, node->id, CALDAV_NS, "calendar-description");
+    name = calstore_prop_text(st, node->id, "DAV:", "displayname", r->pool);
+    desc = calstore_prop_text(st, node->id, CALDAV_NS,
+                              "calendar-description", r->pool);
     dur = refresh_duration(r);
     x.format = caldav_format_accept(r);
     apr_pool_create(&x.convpool, r->pool);
@@ -571,13 +576,14 @@ int caldav_freebusy_url(request_rec *r)
     calstore_node_t *node = NULL;
     calcore_time_t start, end, now;
     apr_int64_t period = FB_DEFAULT_PERIOD;
-    char *args, *pair, *last = NULL;
-    int have_start = 0, have_end = 0;
+    apr_table_t *params;
+    const char *v;
+    int have_end = 0;
     calcore_fb_t *fb;
     calstore_t *st;
     apr_size_t len;
     apr_status_t rv;
-    dav_error *err;
+    dav_error *err = NULL;
 
     if ((user = freebusy_user(r, conf)) == NULL) {
         return DECLINED;
@@ -594,34 +600,19 @@ int caldav_freebusy_url(request_rec *r)
     /* the window: start (default: today 00:00 UTC), end or period */
     now = calcore_time_now();
     start = now - (now % 86400 + 86400) % 86400;
-    args = r->args ? apr_pstrdup(r->pool, r->args) : NULL;
-    for (pair = args ? apr_strtok(args, "&", &last) : NULL; pair;
-         pair = apr_strtok(NULL, "&", &last)) {
-        char *eq = strchr(pair, '=');
-        const char *val;
-
-        if (!eq) {
-            continue;
-        }
-        *eq = '\0';
-        if ((val = arg_value(r->pool, eq + 1)) == NULL) {
-            return HTTP_BAD_REQUEST;
-        }
-        if ((strcmp(pair, "start") == 0 && !parse_bound(val, &start))
-            || (strcmp(pair, "end") == 0 && !parse_bound(val, &end))
-            || (strcmp(pair, "period") == 0
-                && calcore_duration_parse(val, &period) != APR_SUCCESS)) {
-            err = dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
-                                apr_pstrcat(r->pool, "Bad ", pair,
-                                            " parameter (start/end: "
-                                            "20240101T000000Z or 20240101; "
-                                            "period: P6W, P30D, ...)", NULL));
-            return dav_handle_err(r, err, NULL);
-        }
-        have_start |= strcmp(pair, "start") == 0;
-        have_end |= strcmp(pair, "end") == 0;
+    err = query_params(r, &params);
+    if (!err) {
+        (void)bound_param(r, params, "start", &start, &err);
+        have_end = bound_param(r, params, "end", &end, &err);
     }
-    (void)have_start;
+    if (!err && (v = apr_table_get(params, "period")) != NULL
+        && calcore_duration_parse(v, &period) != APR_SUCCESS) {
+        err = dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
+                            "Bad period parameter (P6W, P30D, ...)");
+    }
+    if (err) {
+        return dav_handle_err(r, err, NULL);
+    }
     if (!have_end) {
         end = start + period;
     }

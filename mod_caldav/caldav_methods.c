@@ -178,18 +178,6 @@ typedef struct caldav_newprop {
     const char *desc;
 } caldav_newprop;
 
-static int caldav_elem_is(const apr_xml_doc *doc, const apr_xml_elem *e,
-                          const char *ns, const char *name)
-{
-    const char *uri;
-
-    if (e->ns < 0 || strcmp(e->name, name) != 0) {
-        return 0;
-    }
-    uri = APR_XML_GET_URI_ITEM(doc->namespaces, e->ns);
-    return strcmp(uri, ns) == 0;
-}
-
 /* Is this a property mod_caldav or mod_dav computes (protected)? */
 static int caldav_prop_is_protected(const apr_xml_doc *doc,
                                     const apr_xml_elem *e)
@@ -208,16 +196,16 @@ static int caldav_prop_is_protected(const apr_xml_doc *doc,
     int i;
 
     for (i = 0; dav_live[i]; i++) {
-        if (caldav_elem_is(doc, e, "DAV:", dav_live[i])) {
+        if (caldav_xml_is(doc->namespaces, e, "DAV:", dav_live[i])) {
             return 1;
         }
     }
     for (i = 0; cal_live[i]; i++) {
-        if (caldav_elem_is(doc, e, CALDAV_NS, cal_live[i])) {
+        if (caldav_xml_is(doc->namespaces, e, CALDAV_NS, cal_live[i])) {
             return 1;
         }
     }
-    return caldav_elem_is(doc, e, CALDAV_CS_NS, "getctag");
+    return caldav_xml_is(doc->namespaces, e, CALDAV_CS_NS, "getctag");
 }
 
 static void caldav_newprop_fail(caldav_newprop *np, int status,
@@ -296,7 +284,7 @@ static unsigned caldav_parse_comp_set(const apr_xml_doc *doc,
         const apr_xml_attr *a;
         calcore_comp_e kind;
 
-        if (!caldav_elem_is(doc, c, CALDAV_NS, "comp")) {
+        if (!caldav_xml_is(doc->namespaces, c, CALDAV_NS, "comp")) {
             continue;
         }
         for (a = c->attr; a; a = a->next) {
@@ -390,7 +378,7 @@ int caldav_method_mkcalendar(request_rec *r, int extended_mkcol)
     props = apr_array_make(r->pool, 8, sizeof(caldav_newprop));
     stored = apr_array_make(r->pool, 8, sizeof(calstore_prop_t));
     for (set = doc ? doc->root->first_child : NULL; set; set = set->next) {
-        if (!caldav_elem_is(doc, set, "DAV:", "set")) {
+        if (!caldav_xml_is(doc->namespaces, set, "DAV:", "set")) {
             continue;
         }
         prop = dav_find_child(set, "prop");
@@ -400,7 +388,7 @@ int caldav_method_mkcalendar(request_rec *r, int extended_mkcol)
             memset(np, 0, sizeof(*np));
             np->elem = e;
             np->status = 200;
-            if (caldav_elem_is(doc, e, "DAV:", "resourcetype")) {
+            if (caldav_xml_is(doc->namespaces, e, "DAV:", "resourcetype")) {
                 const apr_xml_elem *t;
                 int coll = 0, bad = 0;
 
@@ -412,10 +400,10 @@ int caldav_method_mkcalendar(request_rec *r, int extended_mkcol)
                     continue;
                 }
                 for (t = e->first_child; t; t = t->next) {
-                    if (caldav_elem_is(doc, t, "DAV:", "collection")) {
+                    if (caldav_xml_is(doc->namespaces, t, "DAV:", "collection")) {
                         coll = 1;
                     }
-                    else if (caldav_elem_is(doc, t, CALDAV_NS, "calendar")) {
+                    else if (caldav_xml_is(doc->namespaces, t, CALDAV_NS, "calendar")) {
                         is_calendar = 1;
                     }
                     else {
@@ -438,7 +426,7 @@ int caldav_method_mkcalendar(request_rec *r, int extended_mkcol)
                 failed = 1;
                 continue;
             }
-            if (caldav_elem_is(doc, e, CALDAV_NS,
+            if (caldav_xml_is(doc->namespaces, e, CALDAV_NS,
                                "supported-calendar-component-set")) {
                 const char *why = NULL;
 
@@ -453,7 +441,7 @@ int caldav_method_mkcalendar(request_rec *r, int extended_mkcol)
                 }
                 continue;   /* kept in the node flags, not as a property */
             }
-            if (caldav_elem_is(doc, e, CALDAV_NS, "calendar-timezone")) {
+            if (caldav_xml_is(doc->namespaces, e, CALDAV_NS, "calendar-timezone")) {
                 const char *text = caldav_elem_cdata(r->pool, e), *why;
 
                 if (calcore_tz_validate_vtimezone(text, strlen(text), &why,
@@ -473,7 +461,7 @@ int caldav_method_mkcalendar(request_rec *r, int extended_mkcol)
         for (i = 0; i < props->nelts; i++) {
             caldav_newprop *np = &APR_ARRAY_IDX(props, i, caldav_newprop);
 
-            if (caldav_elem_is(doc, np->elem, CALDAV_NS,
+            if (caldav_xml_is(doc->namespaces, np->elem, CALDAV_NS,
                                "supported-calendar-component-set")) {
                 caldav_newprop_fail(np, 403, NULL, "Only a calendar "
                                     "collection has a component set");
@@ -500,8 +488,8 @@ int caldav_method_mkcalendar(request_rec *r, int extended_mkcol)
         calstore_prop_t *sp;
         const char *ns;
 
-        if (caldav_elem_is(doc, np->elem, "DAV:", "resourcetype")
-            || caldav_elem_is(doc, np->elem, CALDAV_NS,
+        if (caldav_xml_is(doc->namespaces, np->elem, "DAV:", "resourcetype")
+            || caldav_xml_is(doc->namespaces, np->elem, CALDAV_NS,
                               "supported-calendar-component-set")) {
             continue;
         }

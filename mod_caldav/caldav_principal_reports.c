@@ -83,27 +83,6 @@ static const char *caldav_pr_ns(const apr_array_header_t *nss, int ns)
     return ns < 0 ? "" : APR_XML_GET_URI_ITEM(nss, ns);
 }
 
-static int caldav_pr_is(const apr_array_header_t *nss, const apr_xml_elem *e,
-                        const char *ns, const char *name)
-{
-    return strcmp(e->name, name) == 0
-           && strcmp(caldav_pr_ns(nss, e->ns), ns) == 0;
-}
-
-static const apr_xml_elem *caldav_pr_child(const apr_array_header_t *nss,
-                                           const apr_xml_elem *e,
-                                           const char *ns, const char *name)
-{
-    const apr_xml_elem *c;
-
-    for (c = e->first_child; c; c = c->next) {
-        if (caldav_pr_is(nss, c, ns, name)) {
-            return c;
-        }
-    }
-    return NULL;
-}
-
 static const char *caldav_pr_attr(const apr_xml_elem *e, const char *name)
 {
     const apr_xml_attr *a;
@@ -362,14 +341,14 @@ static const apr_xml_elem *caldav_pr_found(apr_pool_t *p,
     const apr_xml_elem *ps, *st, *prop, *e;
 
     for (ps = parsed->root->first_child; ps; ps = ps->next) {
-        if (!caldav_pr_is(nss, ps, "DAV:", "propstat")
-            || (st = caldav_pr_child(nss, ps, "DAV:", "status")) == NULL
-            || (prop = caldav_pr_child(nss, ps, "DAV:", "prop")) == NULL
+        if (!caldav_xml_is(nss, ps, "DAV:", "propstat")
+            || (st = caldav_xml_child(nss, ps, "DAV:", "status")) == NULL
+            || (prop = caldav_xml_child(nss, ps, "DAV:", "prop")) == NULL
             || !caldav_pr_status_ok(p, st)) {
             continue;
         }
         for (e = prop->first_child; e; e = e->next) {
-            if (caldav_pr_is(nss, e, ns, name)) {
+            if (caldav_xml_is(nss, e, ns, name)) {
                 return e;
             }
         }
@@ -558,7 +537,7 @@ static void caldav_pr_init(caldav_pr_ctx *ctx, request_rec *r,
     ctx->doc = doc;
     ctx->target = target;
     ctx->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    ctx->has_prop = caldav_pr_child(doc->namespaces, doc->root, "DAV:",
+    ctx->has_prop = caldav_xml_child(doc->namespaces, doc->root, "DAV:",
                                     "prop") != NULL;
 }
 
@@ -630,7 +609,7 @@ static dav_error *caldav_expand_validate(request_rec *r,
     dav_error *err;
 
     for (c = e->first_child; c; c = c->next) {
-        if (!caldav_pr_is(nss, c, "DAV:", "property")) {
+        if (!caldav_xml_is(nss, c, "DAV:", "property")) {
             continue;
         }
         if (depth >= CALDAV_PR_MAX_NESTING) {
@@ -672,10 +651,10 @@ static const apr_xml_elem *caldav_expand_nested(caldav_pr_ctx *ctx,
     for (q = req->first_child; q; q = q->next) {
         const char *ns = caldav_pr_attr(q, "namespace");
 
-        if (caldav_pr_is(rns, q, "DAV:", "property")
+        if (caldav_xml_is(rns, q, "DAV:", "property")
             && strcmp(caldav_pr_attr(q, "name"), value->name) == 0
             && strcmp(ns ? ns : "DAV:", vns) == 0) {
-            return caldav_pr_child(rns, q, "DAV:", "property") ? q : NULL;
+            return caldav_xml_child(rns, q, "DAV:", "property") ? q : NULL;
         }
     }
     return NULL;
@@ -724,13 +703,13 @@ static void caldav_expand_value(caldav_pr_ctx *ctx,
 {
     const apr_xml_elem *c;
 
-    if (caldav_pr_child(nss, value, "DAV:", "href") == NULL) {
+    if (caldav_xml_child(nss, value, "DAV:", "href") == NULL) {
         caldav_pr_write_elem(ctx, nss, value, NULL, pool);
         return;
     }
     caldav_pr_puts(ctx, caldav_pr_start_tag(pool, nss, value, NULL, 0));
     for (c = value->first_child; c; c = c->next) {
-        if (caldav_pr_is(nss, c, "DAV:", "href")) {
+        if (caldav_xml_is(nss, c, "DAV:", "href")) {
             caldav_expand_href(ctx, caldav_pr_text(pool, c), req, level,
                                pool);
         }
@@ -761,7 +740,7 @@ static void caldav_expand_response(caldav_pr_ctx *ctx,
     dav_error *err;
 
     for (q = req->first_child; q; q = q->next) {
-        if (caldav_pr_is(rns, q, "DAV:", "property")) {
+        if (caldav_xml_is(rns, q, "DAV:", "property")) {
             caldav_pr_name *n = apr_array_push(names);
             const char *ns = caldav_pr_attr(q, "namespace");
 
@@ -781,11 +760,11 @@ static void caldav_expand_response(caldav_pr_ctx *ctx,
                 apr_xml_quote_string(pool, ap_escape_uri(pool, res->uri), 0),
                 "</D:href>", NULL);
     for (ps = parsed->root->first_child; ps; ps = ps->next) {
-        const apr_xml_elem *prop = caldav_pr_child(nss, ps, "DAV:", "prop");
-        const apr_xml_elem *st = caldav_pr_child(nss, ps, "DAV:", "status");
+        const apr_xml_elem *prop = caldav_xml_child(nss, ps, "DAV:", "prop");
+        const apr_xml_elem *st = caldav_xml_child(nss, ps, "DAV:", "status");
         int ok;
 
-        if (!caldav_pr_is(nss, ps, "DAV:", "propstat") || prop == NULL
+        if (!caldav_xml_is(nss, ps, "DAV:", "propstat") || prop == NULL
             || st == NULL) {
             continue;
         }
@@ -931,16 +910,16 @@ static dav_error *caldav_pps_parse(request_rec *r, const apr_xml_doc *doc,
         caldav_pps_term *t;
         const char *type;
 
-        if (caldav_pr_is(nss, c, "DAV:",
+        if (caldav_xml_is(nss, c, "DAV:",
                          "apply-to-principal-collection-set")) {
             *apply = 1;
             continue;
         }
-        if (!caldav_pr_is(nss, c, "DAV:", "property-search")) {
+        if (!caldav_xml_is(nss, c, "DAV:", "property-search")) {
             continue;
         }
-        prop = caldav_pr_child(nss, c, "DAV:", "prop");
-        match = caldav_pr_child(nss, c, "DAV:", "match");
+        prop = caldav_xml_child(nss, c, "DAV:", "prop");
+        match = caldav_xml_child(nss, c, "DAV:", "match");
         if (prop == NULL || prop->first_child == NULL || match == NULL) {
             return caldav_pr_bad(r, "DAV:property-search needs a DAV:prop "
                                     "naming properties and a DAV:match");
@@ -1161,7 +1140,7 @@ static dav_error *caldav_pm_names_user(request_rec *r,
         return NULL;
     }
     for (h = e->first_child; h; h = h->next) {
-        if (caldav_pr_is(parsed->namespaces, h, "DAV:", "href")
+        if (caldav_xml_is(parsed->namespaces, h, "DAV:", "href")
             && (path = caldav_pr_href_path(p, res->info->root_uri,
                                            caldav_pr_text(p, h))) != NULL
             && strcmp(path, user_path) == 0) {
@@ -1189,8 +1168,8 @@ dav_error *caldav_report_principal_match(request_rec *r,
     if ((err = caldav_pr_depth0(r, "principal-match"))) {
         return err;
     }
-    self = caldav_pr_child(nss, doc->root, "DAV:", "self");
-    pp = caldav_pr_child(nss, doc->root, "DAV:", "principal-property");
+    self = caldav_xml_child(nss, doc->root, "DAV:", "self");
+    pp = caldav_xml_child(nss, doc->root, "DAV:", "principal-property");
     if ((self == NULL) == (pp == NULL)
         || (pp && (pp->first_child == NULL || pp->first_child->next))) {
         return caldav_pr_bad(r, "principal-match needs either DAV:self or a "

@@ -87,27 +87,6 @@ static const char *caldav_xml_text(apr_pool_t *p, const char *text)
     return out;
 }
 
-static int caldav_is(const apr_xml_doc *doc, const apr_xml_elem *e,
-                     const char *ns, const char *name)
-{
-    return e->ns >= 0 && strcmp(e->name, name) == 0
-           && strcmp(APR_XML_GET_URI_ITEM(doc->namespaces, e->ns), ns) == 0;
-}
-
-static const apr_xml_elem *caldav_child(const apr_xml_doc *doc,
-                                        const apr_xml_elem *e,
-                                        const char *ns, const char *name)
-{
-    const apr_xml_elem *c;
-
-    for (c = e->first_child; c; c = c->next) {
-        if (caldav_is(doc, c, ns, name)) {
-            return c;
-        }
-    }
-    return NULL;
-}
-
 static const char *caldav_attr(const apr_xml_elem *e, const char *name)
 {
     const apr_xml_attr *a;
@@ -205,20 +184,20 @@ static dav_error *caldav_parse_propfilter(request_rec *r,
     pf->param_filters = apr_array_make(r->pool, 1,
                                        sizeof(calcore_paramfilter_t *));
     for (c = e->first_child; c; c = c->next) {
-        if (caldav_is(doc, c, CALDAV_NS, "is-not-defined")) {
+        if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "is-not-defined")) {
             pf->is_not_defined = 1;
         }
-        else if (caldav_is(doc, c, CALDAV_NS, "time-range")) {
+        else if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "time-range")) {
             if ((err = caldav_parse_timerange(r, c, &pf->time_range))) {
                 return err;
             }
         }
-        else if (caldav_is(doc, c, CALDAV_NS, "text-match")) {
+        else if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "text-match")) {
             if ((err = caldav_parse_textmatch(r, c, &pf->text_match))) {
                 return err;
             }
         }
-        else if (caldav_is(doc, c, CALDAV_NS, "param-filter")) {
+        else if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "param-filter")) {
             calcore_paramfilter_t *pa = apr_pcalloc(r->pool, sizeof(*pa));
             const apr_xml_elem *g;
 
@@ -228,10 +207,10 @@ static dav_error *caldav_parse_propfilter(request_rec *r,
                                            "C:param-filter needs a name");
             }
             for (g = c->first_child; g; g = g->next) {
-                if (caldav_is(doc, g, CALDAV_NS, "is-not-defined")) {
+                if (caldav_xml_is(doc->namespaces, g, CALDAV_NS, "is-not-defined")) {
                     pa->is_not_defined = 1;
                 }
-                else if (caldav_is(doc, g, CALDAV_NS, "text-match")) {
+                else if (caldav_xml_is(doc->namespaces, g, CALDAV_NS, "text-match")) {
                     if ((err = caldav_parse_textmatch(r, g,
                                                       &pa->text_match))) {
                         return err;
@@ -282,15 +261,15 @@ static dav_error *caldav_parse_compfilter(request_rec *r,
     cf->comp_filters = apr_array_make(r->pool, 1,
                                       sizeof(calcore_compfilter_t *));
     for (c = e->first_child; c; c = c->next) {
-        if (caldav_is(doc, c, CALDAV_NS, "is-not-defined")) {
+        if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "is-not-defined")) {
             cf->is_not_defined = 1;
         }
-        else if (caldav_is(doc, c, CALDAV_NS, "time-range")) {
+        else if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "time-range")) {
             if ((err = caldav_parse_timerange(r, c, &cf->time_range))) {
                 return err;
             }
         }
-        else if (caldav_is(doc, c, CALDAV_NS, "prop-filter")) {
+        else if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "prop-filter")) {
             calcore_propfilter_t *pf = NULL;
 
             if ((err = caldav_parse_propfilter(r, doc, c, &pf))) {
@@ -298,7 +277,7 @@ static dav_error *caldav_parse_compfilter(request_rec *r,
             }
             APR_ARRAY_PUSH(cf->prop_filters, calcore_propfilter_t *) = pf;
         }
-        else if (caldav_is(doc, c, CALDAV_NS, "comp-filter")) {
+        else if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "comp-filter")) {
             calcore_compfilter_t *sub = NULL;
 
             if ((err = caldav_parse_compfilter(r, doc, c, depth + 1, &sub))) {
@@ -341,13 +320,13 @@ static dav_error *caldav_parse_caldata_comp(request_rec *r,
     cc->props = apr_array_make(r->pool, 4, sizeof(calcore_caldata_prop_t));
     cc->comps = apr_array_make(r->pool, 2, sizeof(calcore_caldata_comp_t *));
     for (c = e->first_child; c; c = c->next) {
-        if (caldav_is(doc, c, CALDAV_NS, "allprop")) {
+        if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "allprop")) {
             cc->allprop = 1;
         }
-        else if (caldav_is(doc, c, CALDAV_NS, "allcomp")) {
+        else if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "allcomp")) {
             cc->allcomp = 1;
         }
-        else if (caldav_is(doc, c, CALDAV_NS, "prop")) {
+        else if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "prop")) {
             calcore_caldata_prop_t *p = apr_array_push(cc->props);
             const char *nv = caldav_attr(c, "novalue");
 
@@ -359,7 +338,7 @@ static dav_error *caldav_parse_caldata_comp(request_rec *r,
                                      "name");
             }
         }
-        else if (caldav_is(doc, c, CALDAV_NS, "comp")) {
+        else if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "comp")) {
             calcore_caldata_comp_t *sub;
 
             if ((err = caldav_parse_caldata_comp(r, doc, c, depth + 1,
@@ -417,21 +396,21 @@ static dav_error *caldav_parse_caldata(request_rec *r, const apr_xml_doc *doc,
     }
     spec = apr_pcalloc(r->pool, sizeof(*spec));
     for (c = e->first_child; c; c = c->next) {
-        if (caldav_is(doc, c, CALDAV_NS, "comp")) {
+        if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "comp")) {
             if ((err = caldav_parse_caldata_comp(r, doc, c, 0,
                                                  &spec->comp))) {
                 return err;
             }
             any = 1;
         }
-        else if (caldav_is(doc, c, CALDAV_NS, "expand")) {
+        else if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "expand")) {
             spec->expand = 1;
             if ((err = caldav_parse_range_attrs(r, c, &spec->expand_range))) {
                 return err;
             }
             any = 1;
         }
-        else if (caldav_is(doc, c, CALDAV_NS, "limit-recurrence-set")) {
+        else if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "limit-recurrence-set")) {
             spec->limit_recurrence = 1;
             if ((err = caldav_parse_range_attrs(
                      r, c, &spec->limit_recurrence_range))) {
@@ -439,7 +418,7 @@ static dav_error *caldav_parse_caldata(request_rec *r, const apr_xml_doc *doc,
             }
             any = 1;
         }
-        else if (caldav_is(doc, c, CALDAV_NS, "limit-freebusy-set")) {
+        else if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "limit-freebusy-set")) {
             spec->limit_freebusy = 1;
             if ((err = caldav_parse_range_attrs(
                      r, c, &spec->limit_freebusy_range))) {
@@ -471,10 +450,10 @@ static dav_error *caldav_parse_props(caldav_report_ctx *ctx)
     const apr_xml_elem *prop, *c;
     dav_error *err;
 
-    if ((prop = caldav_child(doc, doc->root, "DAV:", "prop")) != NULL) {
+    if ((prop = caldav_xml_child(doc->namespaces, doc->root, "DAV:", "prop")) != NULL) {
         ctx->props = CALDAV_PROPS_NAMED;
         for (c = prop->first_child; c; c = c->next) {
-            if (caldav_is(doc, c, CALDAV_NS, "calendar-data")) {
+            if (caldav_xml_is(doc->namespaces, c, CALDAV_NS, "calendar-data")) {
                 if ((err = caldav_parse_caldata(ctx->r, doc, c,
                                                 &ctx->caldata))) {
                     return err;
@@ -484,7 +463,7 @@ static dav_error *caldav_parse_props(caldav_report_ctx *ctx)
             }
         }
     }
-    else if (caldav_child(doc, doc->root, "DAV:", "propname")) {
+    else if (caldav_xml_child(doc->namespaces, doc->root, "DAV:", "propname")) {
         ctx->props = CALDAV_PROPS_NAMES;
     }
     else {
@@ -614,8 +593,6 @@ typedef struct caldav_query_baton {
     const calcore_timerange_t *simple_tr;
 } caldav_query_baton;
 
-/* UTC offsets range from -12:00 to +14:00 */
-#define CALDAV_FLOATING_SLACK ((calcore_time_t)14 * 3600)
 
 /* The common client query - one component kind, optionally with a
  * time-range, nothing else - can be decided on the index record alone:
@@ -679,10 +656,10 @@ static int caldav_record_excludes(const caldav_query_baton *qb,
         return 0;
     }
     if (idx->flags & CALCORE_INDEX_FLOATING) {
-        qs = qs > CALCORE_TIME_MIN + CALDAV_FLOATING_SLACK
-             ? qs - CALDAV_FLOATING_SLACK : CALCORE_TIME_MIN;
-        qe = qe < CALCORE_TIME_MAX - CALDAV_FLOATING_SLACK
-             ? qe + CALDAV_FLOATING_SLACK : CALCORE_TIME_MAX;
+        qs = qs > CALCORE_TIME_MIN + CALSTORE_FLOATING_SLACK
+             ? qs - CALSTORE_FLOATING_SLACK : CALCORE_TIME_MIN;
+        qe = qe < CALCORE_TIME_MAX - CALSTORE_FLOATING_SLACK
+             ? qe + CALSTORE_FLOATING_SLACK : CALCORE_TIME_MAX;
     }
     return !calcore_index_may_overlap(idx, qs, qe);
 }
@@ -770,8 +747,8 @@ static dav_error *caldav_report_query(caldav_report_ctx *ctx)
         return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
                              "calendar-query takes Depth: 0 or 1");
     }
-    if ((filter = caldav_child(doc, doc->root, CALDAV_NS, "filter")) == NULL
-        || (vcal = caldav_child(doc, filter, CALDAV_NS, "comp-filter"))
+    if ((filter = caldav_xml_child(doc->namespaces, doc->root, CALDAV_NS, "filter")) == NULL
+        || (vcal = caldav_xml_child(doc->namespaces, filter, CALDAV_NS, "comp-filter"))
            == NULL) {
         return caldav_filter_error(r, CALCORE_PRECOND_VALID_FILTER,
                                    "calendar-query needs a C:filter with a "
@@ -789,7 +766,7 @@ static dav_error *caldav_report_query(caldav_report_ctx *ctx)
     }
 
     /* floating times: the query's C:timezone, else the calendar's */
-    if ((tz = caldav_child(doc, doc->root, CALDAV_NS, "timezone")) != NULL) {
+    if ((tz = caldav_xml_child(doc->namespaces, doc->root, CALDAV_NS, "timezone")) != NULL) {
         const char *text = caldav_elem_cdata(r->pool, tz);
         icaltimezone *zone;
 
@@ -956,7 +933,7 @@ static dav_error *caldav_report_multiget(caldav_report_ctx *ctx)
         const char *href, *path;
         dav_resource *res;
 
-        if (!caldav_is(doc, e, "DAV:", "href")) {
+        if (!caldav_xml_is(doc->namespaces, e, "DAV:", "href")) {
             continue;
         }
         apr_pool_clear(scratch);
@@ -1113,7 +1090,7 @@ static dav_error *caldav_report_freebusy(caldav_report_ctx *ctx)
     dav_error *err;
     int depth = dav_get_depth(r, 1);
 
-    if ((tr = caldav_child(doc, doc->root, CALDAV_NS, "time-range"))
+    if ((tr = caldav_xml_child(doc->namespaces, doc->root, CALDAV_NS, "time-range"))
         == NULL) {
         return dav_new_error(r->pool, HTTP_BAD_REQUEST, 0, 0,
                              "free-busy-query needs a C:time-range");
@@ -1254,7 +1231,7 @@ static dav_error *caldav_report_sync(caldav_report_ctx *ctx)
         return caldav_sync_error(r, HTTP_FORBIDDEN, "supported-report",
                                  "sync-collection applies to collections");
     }
-    e = caldav_child(doc, doc->root, "DAV:", "sync-level");
+    e = caldav_xml_child(doc->namespaces, doc->root, "DAV:", "sync-level");
     if (e) {
         char *l = apr_pstrdup(r->pool, caldav_elem_cdata(r->pool, e));
 
@@ -1268,7 +1245,7 @@ static dav_error *caldav_report_sync(caldav_report_ctx *ctx)
         return caldav_sync_error(r, HTTP_FORBIDDEN, "sync-traversal-supported",
                                  "Only sync-level 1 is supported");
     }
-    e = caldav_child(doc, doc->root, "DAV:", "sync-token");
+    e = caldav_xml_child(doc->namespaces, doc->root, "DAV:", "sync-token");
     if (e == NULL
         || !caldav_parse_sync_token(caldav_elem_cdata(r->pool, e),
                                     target->info->node, &since)) {
@@ -1277,8 +1254,8 @@ static dav_error *caldav_report_sync(caldav_report_ctx *ctx)
                                  "collection; sync again with an empty "
                                  "token");
     }
-    if ((e = caldav_child(doc, doc->root, "DAV:", "limit")) != NULL) {
-        const apr_xml_elem *n = caldav_child(doc, e, "DAV:", "nresults");
+    if ((e = caldav_xml_child(doc->namespaces, doc->root, "DAV:", "limit")) != NULL) {
+        const apr_xml_elem *n = caldav_xml_child(doc->namespaces, e, "DAV:", "nresults");
         char *end;
         long v = n ? strtol(caldav_elem_cdata(r->pool, n), &end, 10) : -1;
 
@@ -1380,37 +1357,37 @@ static int caldav_deliver_report(request_rec *r, const dav_resource *resource,
     ctx->target = resource;
     ctx->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
 
-    if (!caldav_is(doc, root, CALDAV_NS, "free-busy-query")
+    if (!caldav_xml_is(doc->namespaces, root, CALDAV_NS, "free-busy-query")
         && (*err = caldav_check_access(r, resource->info->path,
                                        resource->uri, 0)) != NULL) {
         return OK;              /* the request-level check let a
                                    read-free-busy grantee through */
     }
-    if (caldav_is(doc, root, CALDAV_NS, "calendar-query")) {
+    if (caldav_xml_is(doc->namespaces, root, CALDAV_NS, "calendar-query")) {
         *err = caldav_report_query(ctx);
     }
-    else if (caldav_is(doc, root, CALDAV_NS, "calendar-multiget")) {
+    else if (caldav_xml_is(doc->namespaces, root, CALDAV_NS, "calendar-multiget")) {
         *err = caldav_report_multiget(ctx);
     }
-    else if (caldav_is(doc, root, CALDAV_NS, "free-busy-query")) {
+    else if (caldav_xml_is(doc->namespaces, root, CALDAV_NS, "free-busy-query")) {
         *err = caldav_report_freebusy(ctx);
     }
-    else if (caldav_is(doc, root, "DAV:", "sync-collection")) {
+    else if (caldav_xml_is(doc->namespaces, root, "DAV:", "sync-collection")) {
         *err = caldav_report_sync(ctx);
     }
-    else if (caldav_is(doc, root, "DAV:", "expand-property")) {
+    else if (caldav_xml_is(doc->namespaces, root, "DAV:", "expand-property")) {
         *err = caldav_report_expand_property(r, resource, doc);
     }
-    else if (caldav_is(doc, root, "DAV:", "principal-property-search")) {
+    else if (caldav_xml_is(doc->namespaces, root, "DAV:", "principal-property-search")) {
         *err = caldav_report_principal_property_search(r, resource, doc);
     }
-    else if (caldav_is(doc, root, "DAV:", "principal-search-property-set")) {
+    else if (caldav_xml_is(doc->namespaces, root, "DAV:", "principal-search-property-set")) {
         *err = caldav_report_principal_search_property_set(r, resource, doc);
     }
-    else if (caldav_is(doc, root, "DAV:", "principal-match")) {
+    else if (caldav_xml_is(doc->namespaces, root, "DAV:", "principal-match")) {
         *err = caldav_report_principal_match(r, resource, doc);
     }
-    else if (caldav_is(doc, root, "DAV:", "acl-principal-prop-set")) {
+    else if (caldav_xml_is(doc->namespaces, root, "DAV:", "acl-principal-prop-set")) {
         *err = caldav_report_acl_principal_prop_set(r, resource, doc);
     }
     else {

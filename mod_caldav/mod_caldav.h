@@ -233,6 +233,15 @@ dav_error *caldav_lookup_parent(request_rec *r, const dav_resource *res,
 /* Is 'node' a calendar collection? */
 int caldav_is_calendar(const calstore_node_t *node);
 
+/* Is 'e' the element ns:name ('nss': the namespaces of its document; an
+ * element in no namespace has ns "")?  Its first child element ns:name, or
+ * NULL. */
+int caldav_xml_is(const apr_array_header_t *nss, const apr_xml_elem *e,
+                  const char *ns, const char *name);
+const apr_xml_elem *caldav_xml_child(const apr_array_header_t *nss,
+                                     const apr_xml_elem *e, const char *ns,
+                                     const char *name);
+
 /* The concatenated character data directly inside 'elem'. */
 const char *caldav_elem_cdata(apr_pool_t *p, const apr_xml_elem *elem);
 

@@ -680,6 +680,13 @@ void calstore_limits_default(calcore_limits_t *limits);
  * was stored.  Cannot fail. */
 unsigned calstore_calendar_comps(const calstore_node_t *coll);
 
+/* The character data of dead property ns:name of node 'id' (its stored
+ * XML element parsed), from 'pool'; NULL when it is not set, cannot be
+ * read or does not parse. */
+const char *calstore_prop_text(calstore_t *st, calstore_id_t id,
+                               const char *ns, const char *name,
+                               apr_pool_t *pool);
+
 /* The zone in which floating times and DATEs of calendar 'coll' are read:
  * its CALDAV:calendar-timezone property parsed (calcore_init() must have
  * run).  *zone is NULL (= UTC) when the property is not set or its value

@@ -72,6 +72,20 @@ static const char *prop_cdata(const char *xml, apr_size_t len,
     return out;
 }
 
+const char *calstore_prop_text(calstore_t *st, calstore_id_t id,
+                               const char *ns, const char *name,
+                               apr_pool_t *pool)
+{
+    const char *xml;
+    apr_size_t len;
+
+    if (calstore_prop_get(st, id, ns, name, &xml, &len, pool)
+        != APR_SUCCESS) {
+        return NULL;
+    }
+    return prop_cdata(xml, len, pool);
+}
+
 apr_status_t calstore_calendar_floating(calstore_t *st,
                                         const calstore_node_t *coll,
                                         icaltimezone **zone,
