@@ -20,6 +20,7 @@ The servers are started by scripts/devserver.py (imported), on free ports,
 each with a fresh var directory (and so a fresh store).
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -125,6 +126,23 @@ class Servers:
                 if "already in use" not in str(e) and "could not bind" not in error_tail(server):
                     break
         pytest.fail("could not start httpd (%s): %s" % (var, last), pytrace=False)
+
+    @contextlib.contextmanager
+    def own(self, name, request, extra="", mpm=None):
+        """A private server for a test or a module (its own store, so what it
+        creates shows in no listing another test asserts): started here,
+        stopped and checked for crashes and sanitizer reports afterwards,
+        which fail the test."""
+        srv = self.new(name, mpm=mpm, extra=extra)
+        ok = False
+        try:
+            yield srv
+            ok = True
+        finally:
+            problems = self.finish(srv, keep=not ok or request.session.testsfailed > 0)
+        if problems:
+            pytest.fail("httpd crashed or a sanitizer reported (%s server):\n%s"
+                        % (name, "\n".join(problems)), pytrace=False)
 
     def finish(self, server, allowed_crash=None, keep=False):
         """Stop server; return a list of problems (crash lines, sanitizer reports).

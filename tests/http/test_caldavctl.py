@@ -109,12 +109,8 @@ def crlf(lines):
 
 @pytest.fixture(scope="module")
 def ctl_server(servers, request):
-    srv = servers.new("caldavctl")
-    yield srv
-    problems = servers.finish(srv, keep=request.session.testsfailed > 0)
-    if problems:
-        pytest.fail("httpd crashed during the caldavctl tests:\n" + "\n".join(problems),
-                    pytrace=False)
+    with servers.own("caldavctl", request) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

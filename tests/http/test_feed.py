@@ -154,23 +154,18 @@ def test_feed_is_private(server, cal):
 
 
 def test_refresh_directive(servers, request):
-    srv = servers.new("feedrefresh", extra="CalDAVFeedRefresh 1d\n")
-    try:
+    with servers.own("feedrefresh", request, extra="CalDAVFeedRefresh 1d\n") as srv:
         dav = Dav(srv.base_url, auth=("alice", "alice"))
         r = dav.get("calendars/alice/calendar/")
         assert r.status_code == 200
         assert "REFRESH-INTERVAL;VALUE=DURATION:P1D\r\nX-PUBLISHED-TTL:P1D\r\n" in r.text
         dav.session.close()
-    finally:
-        problems = servers.finish(srv, keep=request.session.testsfailed > 0)
-    assert not problems, "\n".join(problems)
 
 
 def test_freebusy_url(servers, request):
     """/dav/principals/<user>/freebusy.ifb: the user's busy time over the
     calendars the requester may read free/busy time of."""
-    srv = servers.new("ifb")
-    try:
+    with servers.own("ifb", request) as srv:
         alice = Dav(srv.base_url, auth=("alice", "alice"))
         bob = Dav(srv.base_url, auth=("bob", "bob"))
         bob.request("PROPFIND", "", headers={"Depth": "0"})
@@ -216,9 +211,6 @@ def test_freebusy_url(servers, request):
         assert feed(alice, "principals/nobody/freebusy.ifb").status_code == 404
         alice.session.close()
         bob.session.close()
-    finally:
-        problems = servers.finish(srv, keep=request.session.testsfailed > 0)
-    assert not problems, "\n".join(problems)
 
 
 PUBLIC = """CalDAVPublicFeedURL /public
@@ -248,8 +240,7 @@ def test_secret_feed_url(servers, request):
     URL, unpublishing revokes it."""
     import requests
 
-    srv = servers.new("public", extra=PUBLIC)
-    try:
+    with servers.own("public", request, extra=PUBLIC) as srv:
         alice = Dav(srv.base_url, auth=("alice", "alice"))
         bob = Dav(srv.base_url, auth=("bob", "bob"))
         cal = "calendars/alice/pub/"
@@ -309,6 +300,3 @@ def test_secret_feed_url(servers, request):
         assert alice.get(opn + "t1.ics").status_code == 200
         for c in (alice, bob):
             c.session.close()
-    finally:
-        problems = servers.finish(srv, keep=request.session.testsfailed > 0)
-    assert not problems, "\n".join(problems)

@@ -47,12 +47,8 @@ EXTRA = ('CalDAVImportMap "%s"\nCalDAVMaxImportSize 256K\nCalDAVMaxResourceSize 
 
 @pytest.fixture(scope="module")
 def imp_server(servers, request):
-    srv = servers.new("import", extra=EXTRA)
-    yield srv
-    problems = servers.finish(srv, keep=request.session.testsfailed > 0)
-    if problems:
-        pytest.fail("httpd crashed during the import tests:\n" + "\n".join(problems),
-                    pytrace=False)
+    with servers.own("import", request, extra=EXTRA) as srv:
+        yield srv
 
 
 def client(server, user):

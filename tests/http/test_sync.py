@@ -180,8 +180,7 @@ def test_retention_prunes_old_removals(servers, request):
     import time
     from davclient import Dav
 
-    srv = servers.new("retention", extra="CalDAVSyncLogRetention 2s 0\n")
-    try:
+    with servers.own("retention", request, extra="CalDAVSyncLogRetention 2s 0\n") as srv:
         dav = Dav(srv.base_url, auth=("alice", "alice"))
         cal = "calendars/alice/ret-%s/" % uuid.uuid4().hex[:8]
         assert dav.request("MKCALENDAR", cal).status_code == 201
@@ -211,6 +210,3 @@ def test_retention_prunes_old_removals(servers, request):
                        content_type="text/calendar").status_code == 201
         assert set(parse(sync(dav, cal, t2))[0]) == {"c.ics"}
         dav.session.close()
-    finally:
-        problems = servers.finish(srv, keep=request.session.testsfailed > 0)
-    assert not problems, "\n".join(problems)

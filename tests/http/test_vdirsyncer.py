@@ -33,12 +33,8 @@ TIMEOUT = 120
 def own_server(servers, request):
     """A server of this module's own: what it creates in alice's home does
     not show in the listings other test files assert."""
-    srv = servers.new("vdirsyncer")
-    yield srv
-    problems = servers.finish(srv, keep=request.session.testsfailed > 0)
-    if problems:
-        pytest.fail("httpd crashed or a sanitizer reported (vdirsyncer server):\n"
-                    + "\n".join(problems), pytrace=False)
+    with servers.own("vdirsyncer", request) as srv:
+        yield srv
 
 
 @pytest.fixture
