@@ -1,7 +1,7 @@
 /*
  * calcore_index.c - the attribute mapping record and its serialisation.
  *
- * Serialised layout, version 1 (all integers big-endian; i64 = two's
+ * Serialised layout, version 2 (all integers big-endian; i64 = two's
  * complement; str = u32 length + bytes without NUL, length 0xFFFFFFFF =
  * NULL):
  *
@@ -17,14 +17,18 @@
  *       28    8  inst_from (i64)
  *       36    8  inst_until (i64)
  *       44    4  max_attendees
- *       48       uid (str), organizer (str)
+ *       48    8  floating zone (u64, calcore_tz_zone_id of the zone the
+ *                floating and DATE times were computed in)
+ *       56       uid (str), organizer (str)
  *                u32 n, then n x { address (str), partstat (str) }
  *                u32 n, then n x { start i64, end i64, recurrence_id i64,
  *                                  flags u8, rule u8, status u8, transp u8,
  *                                  fbtype u8 }              (29 bytes each)
  *
- * A reader of version 1 rejects anything else with CALCORE_EVERSION; a later
- * version that only appends fields still changes the version byte.
+ * Version 1 is the same without the floating zone (offset 48 starts the
+ * strings); it is read with the zone CALCORE_TZ_ID_UNKNOWN.  Anything else
+ * is rejected with CALCORE_EVERSION; a later version that only adds fields
+ * still changes the version byte.
  */
 #include <string.h>
 
@@ -36,7 +40,8 @@
 #include "calcore_private.h"
 
 #define MAGIC      "CCIX"
-#define FIXED_LEN  48
+#define FIXED_LEN_V1  48
+#define FIXED_LEN     56
 #define INST_LEN   29
 #define NULL_STR   0xFFFFFFFFu
 
@@ -271,6 +276,7 @@ apr_status_t calcore_index_build(calcore_index_t **out,
     if (has_floating(obj)) {
         idx->flags |= CALCORE_INDEX_FLOATING;
     }
+    idx->floating_zone = calcore_tz_zone_id(opts ? opts->floating : NULL);
 
     memset(&eo, 0, sizeof(eo));
     eo.floating = opts ? opts->floating : NULL;
@@ -365,8 +371,14 @@ int calcore_index_covers(const calcore_index_t *idx, calcore_time_t qs,
     return qs >= idx->inst_from && qe < idx->inst_until;
 }
 
+int calcore_index_exact(const calcore_index_t *idx, apr_uint64_t zone)
+{
+    return !(idx->flags & CALCORE_INDEX_FLOATING)
+           || (zone != CALCORE_TZ_ID_UNKNOWN && idx->floating_zone == zone);
+}
+
 int calcore_index_may_overlap(const calcore_index_t *idx, calcore_time_t qs,
-                              calcore_time_t qe)
+                              calcore_time_t qe, apr_uint64_t zone)
 {
     int i;
 
@@ -375,7 +387,7 @@ int calcore_index_may_overlap(const calcore_index_t *idx, calcore_time_t qs,
     }
     /* A VFREEBUSY's list holds its FREEBUSY periods, but with DTSTART and
      * DTEND it overlaps by those (RFC 4791 9.9): only the span is safe. */
-    if (!(idx->flags & CALCORE_INDEX_FLOATING)
+    if (calcore_index_exact(idx, zone)
         && idx->kind != CALCORE_COMP_VFREEBUSY
         && calcore_index_covers(idx, qs, qe)) {
         for (i = 0; i < idx->instances->nelts; i++) {
@@ -395,7 +407,7 @@ int calcore_index_may_overlap(const calcore_index_t *idx, calcore_time_t qs,
         }
         return 0;
     }
-    if (idx->flags & CALCORE_INDEX_FLOATING) {
+    if (!calcore_index_exact(idx, zone)) {
         /* floating times move by up to +-14 h with another zone */
         qs = calcore__add(qs, -14 * 3600);
         qe = calcore__add(qe, 14 * 3600);
@@ -471,6 +483,7 @@ apr_status_t calcore_index_serialize(const calcore_index_t *idx,
     p = put64(p, idx->inst_from);
     p = put64(p, idx->inst_until);
     p = put32(p, idx->max_attendees);
+    p = put64(p, (calcore_time_t)idx->floating_zone);
     p = putstr(p, idx->uid);
     p = putstr(p, idx->organizer);
     p = put32(p, (apr_uint32_t)na);
@@ -566,10 +579,10 @@ apr_status_t calcore_index_parse(calcore_index_t **out,
     apr_uint32_t n, i;
 
     *out = NULL;
-    if (!buf || len < FIXED_LEN || memcmp(buf, MAGIC, 4) != 0) {
+    if (!buf || len < FIXED_LEN_V1 || memcmp(buf, MAGIC, 4) != 0) {
         return CALCORE_ECORRUPT;
     }
-    if (buf[4] != CALCORE_INDEX_VERSION) {
+    if (buf[4] != CALCORE_INDEX_VERSION && buf[4] != 1) {
         return CALCORE_EVERSION;
     }
     idx = apr_pcalloc(pool, sizeof(*idx));
@@ -585,6 +598,8 @@ apr_status_t calcore_index_parse(calcore_index_t **out,
     idx->inst_from = get64(&r);
     idx->inst_until = get64(&r);
     idx->max_attendees = get32(&r);
+    idx->floating_zone = buf[4] == 1 ? CALCORE_TZ_ID_UNKNOWN
+                                     : (apr_uint64_t)get64(&r);
     idx->uid = getstr(&r, pool);
     idx->organizer = getstr(&r, pool);
     if (r.bad || !calcore_comp_name(idx->kind)

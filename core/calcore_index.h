@@ -4,13 +4,15 @@
  * free-busy can pick candidates without parsing every object (cf. Cyrus'
  * struct caldav_data).
  *
- * The record is a pre-filter, never the final word: the span and the
- * instance list select candidates; the exact RFC 4791 filter is evaluated
- * on the parsed object.  Times that came from floating or DATE values were
+ * The record selects candidates (the span and the instance list); the exact
+ * RFC 4791 filter is evaluated on the parsed object unless the record
+ * decides by itself (calcore_index_may_overlap on an exact record that
+ * covers the range).  Times that came from floating or DATE values were
  * computed with the floating zone given at build time (the collection's
- * calendar-timezone): the record says so (CALCORE_INDEX_FLOATING) and must
- * be widened by a day for a query with another time zone, or rebuilt when
- * calendar-timezone changes.
+ * calendar-timezone): the record says so (CALCORE_INDEX_FLOATING) and names
+ * that zone (floating_zone); for a query in another floating zone (a
+ * C:timezone, a calendar-timezone changed since) its times are only good to
+ * +-14 h.
  */
 #ifndef CALCORE_INDEX_H
 #define CALCORE_INDEX_H
@@ -21,6 +23,7 @@
 #include "calcore_types.h"
 #include "calcore_object.h"
 #include "calcore_expand.h"
+#include "calcore_tz.h"
 
 /* STATUS (RFC 5545 3.8.1.11). */
 typedef enum {
@@ -104,6 +107,10 @@ typedef struct calcore_index_t {
     calcore_time_t inst_until;    /* instances starting in [from, until)   */
     apr_array_header_t *instances;/* calcore_index_inst_t, by start; for a
                                      VFREEBUSY its FREEBUSY periods        */
+    apr_uint64_t floating_zone;   /* calcore_tz_zone_id() of the floating
+                                     zone the times were computed in
+                                     (CALCORE_TZ_ID_UNKNOWN in a version 1
+                                     record)                               */
 } calcore_index_t;
 
 /* Defaults of calcore_index_opts_t. */
@@ -130,7 +137,7 @@ apr_status_t calcore_index_build(calcore_index_t **idx,
                                  apr_pool_t *pool);
 
 /* Current format version written by calcore_index_serialize(). */
-#define CALCORE_INDEX_VERSION 1
+#define CALCORE_INDEX_VERSION 2
 
 /* Serialise 'idx' (big-endian integers, length-prefixed strings, layout in
  * calcore_index.c) into a buffer from 'pool'.  Cannot fail. */
@@ -152,12 +159,20 @@ apr_status_t calcore_index_parse(calcore_index_t **idx,
 int calcore_index_covers(const calcore_index_t *idx, calcore_time_t qs,
                          calcore_time_t qe);
 
-/* Might the object overlap [qs, qe)?  Uses the instance list when it covers
- * the range, else the span; always the span for a VFREEBUSY (its list holds
- * the FREEBUSY periods, but DTSTART/DTEND decide when both are present,
- * RFC 4791 9.9).  A pre-filter: may say yes wrongly, never no wrongly (for
- * the floating zone the record was built with). */
+/* Are the record's times exactly those a query with the floating zone
+ * 'zone' (calcore_tz_zone_id: the query's C:timezone, else the calendar's
+ * calendar-timezone) computes?  True without floating or DATE values, or
+ * when the record was built in that very zone. */
+int calcore_index_exact(const calcore_index_t *idx, apr_uint64_t zone);
+
+/* Might the object overlap [qs, qe) for a query in the floating zone
+ * 'zone'?  On an exact record (calcore_index_exact) that covers the range
+ * (calcore_index_covers), other than a VFREEBUSY, the answer is exact: the
+ * instance list with the RFC 4791 9.9 rule of each instance.  Otherwise
+ * the span, widened by 14 h when the record is not exact (a VFREEBUSY's
+ * list holds its FREEBUSY periods, but DTSTART/DTEND decide when both are
+ * present): a pre-filter that may say yes wrongly, never no wrongly. */
 int calcore_index_may_overlap(const calcore_index_t *idx, calcore_time_t qs,
-                              calcore_time_t qe);
+                              calcore_time_t qe, apr_uint64_t zone);
 
 #endif /* CALCORE_INDEX_H */

@@ -786,6 +786,22 @@ static unsigned tzc_count;
  * checkers do not count them.  (No pool cleanup frees them: in httpd it
  * would run at exit, after the module holding its code was unloaded.) */
 static icaltimezone *tzc_zones[TZCACHE_MAX];
+static apr_uint64_t tzc_ids[TZCACHE_MAX];   /* calcore_tz_zone_id() of each */
+
+/* FNV-1a of a zone's definition, kept clear of the two reserved ids. */
+static apr_uint64_t zone_hash(const char *text)
+{
+    apr_uint64_t h = APR_UINT64_C(14695981039346656037);
+
+    for (; *text; text++) {
+        h ^= (unsigned char)*text;
+        h *= APR_UINT64_C(1099511628211);
+    }
+    if (h == CALCORE_TZ_ID_UTC || h == CALCORE_TZ_ID_UNKNOWN) {
+        h = 2;
+    }
+    return h;
+}
 
 static void tzcache_init(void)
 {
@@ -815,6 +831,7 @@ static icaltimezone *tzcache_get(icalcomponent *vtz)
         if (z && icaltimezone_set_component(z, copy)) {
             apr_hash_set(tzc_map, apr_pstrdup(tz_pool, text),
                          APR_HASH_KEY_STRING, z);
+            tzc_ids[tzc_count] = zone_hash(text);
             tzc_zones[tzc_count++] = z;
         }
         else {
@@ -830,6 +847,29 @@ static icaltimezone *tzcache_get(icalcomponent *vtz)
     apr_thread_mutex_unlock(tzc_lock);
     icalmemory_free_buffer(text);
     return z;
+}
+
+apr_uint64_t calcore_tz_zone_id(const icaltimezone *zone)
+{
+    apr_uint64_t id = CALCORE_TZ_ID_UNKNOWN;
+    unsigned i;
+
+    if (zone == NULL
+        || zone == (const icaltimezone *)icaltimezone_get_utc_timezone()) {
+        return CALCORE_TZ_ID_UTC;
+    }
+    if (!tzc_lock) {
+        return id;
+    }
+    apr_thread_mutex_lock(tzc_lock);
+    for (i = 0; i < tzc_count; i++) {
+        if (tzc_zones[i] == zone) {
+            id = tzc_ids[i];
+            break;
+        }
+    }
+    apr_thread_mutex_unlock(tzc_lock);
+    return id;
 }
 
 unsigned calcore__tzcache_count(void)

@@ -149,6 +149,19 @@ struct icaltimetype calcore_tz_wall_to_icaltime(calcore_time_t wall,
 
 /* ---- CALDAV:calendar-timezone / C:timezone ------------------------------ */
 
+/* Identities of floating zones (calcore_tz_zone_id). */
+#define CALCORE_TZ_ID_UTC      APR_UINT64_C(0)
+#define CALCORE_TZ_ID_UNKNOWN  (~APR_UINT64_C(0))
+
+/* A stable identity of 'zone' as a floating zone, the same in every process
+ * and across restarts: CALCORE_TZ_ID_UTC for NULL and the UTC zone, a hash
+ * of the definition for a zone that calcore_tz_parse_vtimezone() or an
+ * object's VTIMEZONE produced from the shared zone cache (two zones with the
+ * same id convert every time identically), CALCORE_TZ_ID_UNKNOWN for any
+ * other zone (never equal to anything: callers must then not rely on times
+ * computed with it).  Thread-safe. */
+apr_uint64_t calcore_tz_zone_id(const icaltimezone *zone);
+
 /* Validate a CALDAV:calendar-timezone property value (or a calendar-query
  * C:timezone): exactly one VCALENDAR containing exactly one VTIMEZONE (valid
  * as for calcore_tzset_create) and nothing else but VERSION, PRODID,

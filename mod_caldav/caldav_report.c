@@ -591,6 +591,7 @@ typedef struct caldav_query_baton {
     calcore_time_t hs, he;          /* ... this one                       */
     calcore_comp_e simple_kind;     /* caldav_filter_simple()             */
     const calcore_timerange_t *simple_tr;
+    apr_uint64_t zone;              /* calcore_tz_zone_id(ctx->floating)  */
 } caldav_query_baton;
 
 
@@ -619,11 +620,14 @@ static calcore_comp_e caldav_filter_simple(const calcore_compfilter_t *root,
 
 /* -1: the record cannot decide; else 0 or 1: does the object match the
  * simple filter (kind, tr)?  The record decides when it lists every
- * instance in the range with the same floating zone (no floating times),
- * which is exactly what calcore_instance_overlaps() tests on an object. */
+ * instance in the range and its times are those the query computes (no
+ * floating or DATE values, or the record was built in the query's floating
+ * zone): that is exactly what calcore_instance_overlaps() tests on an
+ * object. */
 static int caldav_record_decides(const calcore_index_t *idx,
                                  calcore_comp_e kind,
-                                 const calcore_timerange_t *tr)
+                                 const calcore_timerange_t *tr,
+                                 apr_uint64_t zone)
 {
     if (kind == CALCORE_COMP_NONE) {
         return -1;
@@ -634,19 +638,19 @@ static int caldav_record_decides(const calcore_index_t *idx,
     if (tr == NULL) {
         return 1;
     }
-    if ((idx->flags & CALCORE_INDEX_FLOATING)
+    if (!calcore_index_exact(idx, zone)
         || idx->kind == CALCORE_COMP_VFREEBUSY
         || !calcore_index_covers(idx, tr->start, tr->end)) {
         return -1;
     }
-    return calcore_index_may_overlap(idx, tr->start, tr->end);
+    return calcore_index_may_overlap(idx, tr->start, tr->end, zone);
 }
 
 /* Can the candidate be dropped on its index record alone, without reading
  * and parsing the object?  Only when the record proves that no instance
  * can lie in the range every match must have an instance in (the filter's
- * hint).  Records of objects with floating times were built with the
- * calendar-timezone of their PUT; widen for a zone that changed since. */
+ * hint).  A record with floating times built in another zone than the
+ * query's (an older calendar-timezone, a C:timezone) is widened. */
 static int caldav_record_excludes(const caldav_query_baton *qb,
                                   const calcore_index_t *idx)
 {
@@ -655,13 +659,13 @@ static int caldav_record_excludes(const caldav_query_baton *qb,
     if (!qb->prefilter || idx == NULL) {
         return 0;
     }
-    if (idx->flags & CALCORE_INDEX_FLOATING) {
+    if (!calcore_index_exact(idx, qb->zone)) {
         qs = qs > CALCORE_TIME_MIN + CALSTORE_FLOATING_SLACK
              ? qs - CALSTORE_FLOATING_SLACK : CALCORE_TIME_MIN;
         qe = qe < CALCORE_TIME_MAX - CALSTORE_FLOATING_SLACK
              ? qe + CALSTORE_FLOATING_SLACK : CALCORE_TIME_MAX;
     }
-    return !calcore_index_may_overlap(idx, qs, qe);
+    return !calcore_index_may_overlap(idx, qs, qe, qb->zone);
 }
 
 static apr_status_t caldav_query_candidate(void *baton,
@@ -688,8 +692,8 @@ static apr_status_t caldav_query_candidate(void *baton,
         return APR_SUCCESS;
     }
     if (idx) {
-        /* records with floating or DATE values never decide (see there) */
-        decided = caldav_record_decides(idx, qb->simple_kind, qb->simple_tr);
+        decided = caldav_record_decides(idx, qb->simple_kind, qb->simple_tr,
+                                        qb->zone);
     }
     if (decided == 0) {
         return APR_SUCCESS;
@@ -801,6 +805,7 @@ static dav_error *caldav_report_query(caldav_report_ctx *ctx)
         qb.hs = hs;
         qb.he = he;
         qb.simple_kind = caldav_filter_simple(ctx->filter, &qb.simple_tr);
+        qb.zone = calcore_tz_zone_id(ctx->floating);
         if (hs == CALCORE_TIME_MIN && he == CALCORE_TIME_MAX) {
             rv = calstore_query_all(target->info->st, target->info->node->id,
                                     mask, caldav_query_candidate, &qb,
@@ -979,6 +984,7 @@ typedef struct caldav_fb_baton {
     calstore_t *st;
     const char *path;               /* of the collection being listed     */
     const icaltimezone *floating;   /* of the calendar being read         */
+    apr_uint64_t zone;              /* calcore_tz_zone_id(floating)       */
 } caldav_fb_baton;
 
 static apr_status_t caldav_fb_candidate(void *baton,
@@ -995,10 +1001,12 @@ static apr_status_t caldav_fb_candidate(void *baton,
 
     if (calcore_index_parse(&idx, record, rlen, scratch) == APR_SUCCESS
         && idx->kind != CALCORE_COMP_VAVAILABILITY
+        && calcore_index_exact(idx, fb->zone)
         && calcore_index_covers(idx, fb->range.start, fb->range.end)) {
         return calcore_fb_add_record(fb->fb, idx);
     }
-    /* the record does not cover the range: read the object itself */
+    /* the record does not cover the range, or its floating times were
+     * computed in another zone than the calendar's: read the object */
     rv = calstore_read(fb->st, node->id, &data, &len, scratch);
     if (rv == CALSTORE_ENOENT) {
         return APR_SUCCESS;
@@ -1024,6 +1032,7 @@ static apr_status_t caldav_fb_calendar(caldav_fb_baton *fb,
         return APR_EGENERAL;
     }
     fb->floating = cal->floating;
+    fb->zone = calcore_tz_zone_id(cal->floating);
     return calstore_query_range(fb->st, coll->id, fb->range.start,
                                 fb->range.end,
                                 CALCORE_COMP_VEVENT | CALCORE_COMP_VFREEBUSY

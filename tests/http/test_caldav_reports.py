@@ -41,7 +41,7 @@ import time
 
 import pytest
 
-from davclient import (DAV, Comp, Prop, assert_ical_equal, caldav_fixture, calendar_data,
+from davclient import (CALDAV, DAV, Comp, Prop, assert_ical_equal, caldav_fixture, calendar_data,
                        calendar_multiget, calendar_query, comp_set_xml, cq, error_elements,
                        fmt_utc, free_busy_query, freebusy_periods, ical_parse, ics,
                        multistatus, parse_duration, parse_utc, period_bounds, precondition, q,
@@ -779,6 +779,48 @@ def test_floating_times_use_calendar_timezone(dav, coll):
     eastern = us_eastern_tz()
     assert hits("20240610T123000Z", "20240610T133000Z", eastern) == {"floating"}
     assert hits("20240610T063000Z", "20240610T073000Z", eastern) == set()
+
+
+def test_floating_times_follow_a_changed_calendar_timezone(dav, coll):
+    # The index records of floating and DATE values are built in the
+    # calendar-timezone of their PUT; they decide a query by themselves only
+    # in that zone.  After the zone changes, answers must follow the new one.
+    cal = Calendar(dav, coll + "moving/", {
+        "floating": obj("VEVENT", "mv1", "DTSTART:20240610T090000", "DTEND:20240610T100000"),
+        "weekly": obj("VEVENT", "mv2", "DTSTART:20240603T180000", "DURATION:PT30M",
+                      "RRULE:FREQ=WEEKLY;COUNT=4"),
+        "allday": obj("VEVENT", "mv3", "DTSTART;VALUE=DATE:20240612"),
+    }, [timezone_xml(BERLIN_TZ)])
+
+    def hits(start, end):
+        ms = cal.query(calendar_query(comp_filter("VEVENT", time_range(start, end)),
+                                      "<D:getetag/>"))
+        return cal.names(ms.paths())
+
+    def busy(start, end):
+        return free_busy(dav, cal.rel, start, end).get("BUSY", [])
+
+    # Berlin (CEST, +02): 09:00 = 07:00Z, the weekly 18:00 = 16:00Z, June 12 from 22:00Z
+    assert hits("20240610T065000Z", "20240610T071000Z") == {"floating"}
+    assert hits("20240610T155000Z", "20240610T161000Z") == {"weekly"}
+    assert hits("20240611T215000Z", "20240611T221000Z") == {"allday"}
+    assert busy("20240610T000000Z", "20240611T000000Z") == [
+        ("20240610T070000Z", "20240610T080000Z"), ("20240610T160000Z", "20240610T163000Z")]
+
+    r = dav.proppatch(cal.rel, [("set", ['<C:calendar-timezone xmlns:C="%s">%s'
+                                         "</C:calendar-timezone>"
+                                         % (CALDAV, xml_escape(us_eastern_tz()))])])
+    assert r.status_code == 207, r.text[:300]
+    # US Eastern (EDT, -04): 09:00 = 13:00Z, 18:00 = 22:00Z, June 12 from 04:00Z
+    assert hits("20240610T065000Z", "20240610T071000Z") == set()
+    assert hits("20240610T125000Z", "20240610T131000Z") == {"floating"}
+    assert hits("20240610T155000Z", "20240610T161000Z") == set()
+    assert hits("20240610T215000Z", "20240610T221000Z") == {"weekly"}
+    assert hits("20240617T215000Z", "20240617T221000Z") == {"weekly"}
+    assert hits("20240611T215000Z", "20240611T221000Z") == set()
+    assert hits("20240612T035000Z", "20240612T041000Z") == {"allday"}
+    assert busy("20240610T000000Z", "20240611T000000Z") == [
+        ("20240610T130000Z", "20240610T140000Z"), ("20240610T220000Z", "20240610T223000Z")]
 
 
 # --- collations (7.5) ----------------------------------------------------------

@@ -1060,13 +1060,13 @@ static void test_hints(void)
         calcore_filter_hints(f, &s, &e, &mask);
         calcore_index_build(&idx, both, &io, sp);
         ok(calcore_filter_match(f, both, NULL, sp)
-           && calcore_index_may_overlap(idx, s, e),
+           && calcore_index_may_overlap(idx, s, e, CALCORE_TZ_ID_UTC),
            "VFREEBUSY DTSTART/DTEND: matched and the index agrees");
         f = vcal(cf_tr("VFREEBUSY", "20240710T103000Z", "20240710T110000Z"));
         calcore_filter_hints(f, &s, &e, &mask);
         calcore_index_build(&idx, start_only, &io, sp);
         ok(calcore_filter_match(f, start_only, NULL, sp)
-           && calcore_index_may_overlap(idx, s, e),
+           && calcore_index_may_overlap(idx, s, e, CALCORE_TZ_ID_UTC),
            "VFREEBUSY with DTSTART only: by its periods, index agrees");
         f = vcal(cf_tr("VFREEBUSY", "20240601T000000Z", "20240602T000000Z"));
         ok(!calcore_filter_match(f, start_only, NULL, sp),
@@ -1114,7 +1114,7 @@ static void test_hints(void)
                 bad_time++;
             }
             calcore_index_build(&idx, obj, &io, scratch);
-            if (!calcore_index_may_overlap(idx, s, e)) {
+            if (!calcore_index_may_overlap(idx, s, e, CALCORE_TZ_ID_UTC)) {
                 bad_index++;
             }
         }

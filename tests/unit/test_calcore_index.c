@@ -80,6 +80,7 @@ static int same_record(const calcore_index_t *a, const calcore_index_t *b)
         || (a->organizer && strcmp(a->organizer, b->organizer) != 0)
         || a->max_attendees != b->max_attendees
         || a->inst_from != b->inst_from || a->inst_until != b->inst_until
+        || a->floating_zone != b->floating_zone
         || a->attendees->nelts != b->attendees->nelts
         || a->instances->nelts != b->instances->nelts) {
         return 0;
@@ -174,14 +175,14 @@ static void test_rich(void)
                             utc("20240611T000000Z")),
        "the list covers a week in June 2024");
     ok(calcore_index_may_overlap(idx, utc("20240610T080000Z"),
-                                 utc("20240610T083000Z")),
+                                 utc("20240610T083000Z"), CALCORE_TZ_ID_UTC),
        "overlaps the cancelled override's slot (status is the caller's "
        "business)");
     ok(!calcore_index_may_overlap(idx, utc("20240611T000000Z"),
-                                  utc("20240616T000000Z")),
+                                  utc("20240616T000000Z"), CALCORE_TZ_ID_UTC),
        "no instance between two weekly meetings");
     ok(!calcore_index_may_overlap(idx, utc("20250101T000000Z"),
-                                  utc("20250102T000000Z")),
+                                  utc("20250102T000000Z"), CALCORE_TZ_ID_UTC),
        "nothing after the series");
 }
 
@@ -219,7 +220,7 @@ static void test_round_trip(void)
             continue;
         }
         calcore_index_serialize(idx, &buf, &len, pool);
-        ok(len > 48 && memcmp(buf, "CCIX\x01", 5) == 0,
+        ok(len > 56 && memcmp(buf, "CCIX\x02", 5) == 0,
            "record %d: %" APR_SIZE_T_FMT " bytes, magic and version", i,
            len);
         is_int(calcore_index_parse(&back, buf, len, pool), APR_SUCCESS,
@@ -255,7 +256,7 @@ static void test_special(void)
            "(now + 2 * 366 days)");
     is_int(idx->inst_until, o.now + 2 * 366 * 86400, "until the horizon");
     ok(calcore_index_may_overlap(idx, utc("20300101T000000Z"),
-                                 utc("20300102T000000Z")),
+                                 utc("20300102T000000Z"), CALCORE_TZ_ID_UTC),
        "beyond the horizon the span answers yes");
     ok(!calcore_index_covers(idx, utc("20300101T000000Z"),
                              utc("20300102T000000Z")),
@@ -284,13 +285,13 @@ static void test_special(void)
            "floating time read in the calendar's zone");
     ok(idx->flags & CALCORE_INDEX_FLOATING, "FLOATING flag");
     ok(calcore_index_may_overlap(idx, utc("20240610T090000Z"),
-                                 utc("20240610T093000Z")),
+                                 utc("20240610T093000Z"), CALCORE_TZ_ID_UTC),
        "a floating record is widened for queries in other zones");
 
     idx = index_of(HEAD "BEGIN:VJOURNAL\r\nUID:j@example.com\r\n"
                    "DTSTAMP:20240101T000000Z\r\nEND:VJOURNAL\r\n" TAIL, &o);
     ok(idx->flags & CALCORE_INDEX_EMPTY, "VJOURNAL without DTSTART: EMPTY");
-    ok(!calcore_index_may_overlap(idx, CALCORE_TIME_MIN, CALCORE_TIME_MAX),
+    ok(!calcore_index_may_overlap(idx, CALCORE_TIME_MIN, CALCORE_TIME_MAX, CALCORE_TZ_ID_UTC),
        "... never overlaps");
 
     idx = index_of(HEAD "BEGIN:VTODO\r\nUID:t@example.com\r\n"
@@ -298,7 +299,7 @@ static void test_special(void)
     ok(idx->start == CALCORE_TIME_MIN && idx->end == CALCORE_TIME_MAX,
        "VTODO without dates spans all time");
     ok(calcore_index_may_overlap(idx, utc("19000101T000000Z"),
-                                 utc("19000102T000000Z")),
+                                 utc("19000102T000000Z"), CALCORE_TZ_ID_UTC),
        "... and overlaps anything");
 
     idx = index_of(HEAD "BEGIN:VFREEBUSY\r\nUID:fb@example.com\r\n"
@@ -313,6 +314,133 @@ static void test_special(void)
     is_int(inst(idx, 2)->fbtype, CALCORE_FB_BUSY, "default FBTYPE is BUSY");
     is_str(tstr(idx->start), "20240610T090000Z", "span = hull of periods");
     is_str(tstr(idx->end), "20240612T110000Z", "... end");
+}
+
+#define BERLIN_VTZ "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n" \
+    "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n" \
+    "BEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\n" \
+    "TZNAME:CEST\r\nDTSTART:19700329T020000\r\n" \
+    "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\n" \
+    "BEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\n" \
+    "TZNAME:CET\r\nDTSTART:19701025T030000\r\n" \
+    "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\n" \
+    "END:VTIMEZONE\r\nEND:VCALENDAR\r\n"
+
+/* Floating and DATE times: the record names the zone it was built in and
+ * decides exactly for queries in that zone, never for another one. */
+static void test_floating_zone(void)
+{
+    static const char *const objs[] = {
+        /* all-day, one day */
+        HEAD "BEGIN:VEVENT\r\nUID:d1\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART;VALUE=DATE:20240610\r\nEND:VEVENT\r\n" TAIL,
+        /* floating, an hour, weekly with an EXDATE */
+        HEAD "BEGIN:VEVENT\r\nUID:f1\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20240603T090000\r\nDTEND:20240603T100000\r\n"
+        "RRULE:FREQ=WEEKLY;COUNT=6\r\nEXDATE:20240617T090000\r\n"
+        "END:VEVENT\r\n" TAIL,
+        /* floating, zero duration (DTSTART only) */
+        HEAD "BEGIN:VEVENT\r\nUID:f2\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20240611T233000\r\nEND:VEVENT\r\n" TAIL,
+        /* all-day over the end of DST, three days */
+        HEAD "BEGIN:VEVENT\r\nUID:d2\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART;VALUE=DATE:20241026\r\nDTEND;VALUE=DATE:20241029\r\n"
+        "END:VEVENT\r\n" TAIL,
+    };
+    icaltimezone *berlin, *again, *ny;
+    apr_uint64_t id, ny_id;
+    const char *why = NULL;
+    calcore_index_opts_t o;
+    calcore_expand_opts_t eo;
+    int i, disagree = 0, decided = 0;
+    calcore_time_t t;
+
+    ok(calcore_tz_parse_vtimezone(&berlin, NULL, BERLIN_VTZ,
+                                  strlen(BERLIN_VTZ), &why, pool)
+       == APR_SUCCESS, "calendar-timezone Europe/Berlin");
+    ok(calcore_tz_parse_vtimezone(&again, NULL, BERLIN_VTZ,
+                                  strlen(BERLIN_VTZ), &why, pool)
+       == APR_SUCCESS, "... parsed again");
+    id = calcore_tz_zone_id(berlin);
+    ok(id != CALCORE_TZ_ID_UTC && id != CALCORE_TZ_ID_UNKNOWN,
+       "a parsed calendar-timezone has an identity");
+    ok(calcore_tz_zone_id(again) == id, "the same definition, the same id");
+    is_int(calcore_tz_zone_id(NULL), CALCORE_TZ_ID_UTC, "NULL is UTC");
+    ny = calcore_tz_system("America/New_York");
+    ny_id = calcore_tz_zone_id(ny);
+    ok(ny_id != id, "another zone has another id (or none)");
+
+    memset(&o, 0, sizeof(o));
+    o.now = utc("20240601T000000Z");
+    o.floating = berlin;
+    memset(&eo, 0, sizeof(eo));
+    eo.floating = berlin;
+    for (i = 0; i < (int)(sizeof(objs) / sizeof(objs[0])); i++) {
+        calcore_object_t *obj = obj_of(objs[i]);
+        calcore_index_t *idx = NULL, *back = NULL;
+        unsigned char *buf;
+        apr_size_t len;
+
+        calcore_index_build(&idx, obj, &o, pool);
+        calcore_index_serialize(idx, &buf, &len, pool);
+        calcore_index_parse(&back, buf, len, pool);
+        ok(back && back->floating_zone == id
+           && (back->flags & CALCORE_INDEX_FLOATING),
+           "object %d: FLOATING, built in Europe/Berlin", i);
+        ok(calcore_index_exact(back, id)
+           && !calcore_index_exact(back, CALCORE_TZ_ID_UTC)
+           && !calcore_index_exact(back, CALCORE_TZ_ID_UNKNOWN)
+           && !calcore_index_exact(back, ny_id),
+           "object %d: exact for Berlin only", i);
+        /* every half-hour window and every 5-hour window over the months
+         * the objects live in: the record answers as the object does */
+        for (t = utc("20240602T000000Z"); t < utc("20241101T000000Z");
+             t += 1800) {
+            calcore_time_t len2[2] = { 1800, 5 * 3600 };
+            int k;
+
+            if (t > utc("20240625T000000Z") && t < utc("20241024T000000Z")) {
+                continue;
+            }
+            for (k = 0; k < 2; k++) {
+                calcore_expand_result_t res;
+                int truth, rec;
+
+                calcore_expand(obj, t, t + len2[k], &eo, NULL, NULL, &res,
+                               pool);
+                truth = res.count > 0;
+                rec = calcore_index_may_overlap(back, t, t + len2[k], id);
+                decided++;
+                if (truth != rec) {
+                    disagree++;
+                    diag("object %d, [%s, +%ds): object %d, record %d", i,
+                         tstr(t), (int)len2[k], truth, rec);
+                }
+            }
+        }
+    }
+    ok(decided > 10000, "%d windows compared", decided);
+    is_int(disagree, 0, "the record agrees with the object in every window");
+
+    /* a record of version 1 names no zone: never exact when floating */
+    {
+        calcore_object_t *obj = obj_of(objs[0]);
+        calcore_index_t *idx, *v1;
+        unsigned char *buf, *old;
+        apr_size_t len;
+
+        calcore_index_build(&idx, obj, &o, pool);
+        calcore_index_serialize(idx, &buf, &len, pool);
+        old = apr_palloc(pool, len - 8);
+        memcpy(old, buf, 48);
+        memcpy(old + 48, buf + 56, len - 56);
+        old[4] = 1;
+        ok(calcore_index_parse(&v1, old, len - 8, pool) == APR_SUCCESS
+           && v1->floating_zone == CALCORE_TZ_ID_UNKNOWN
+           && !calcore_index_exact(v1, id)
+           && v1->start == idx->start && v1->instances->nelts == 1,
+           "a version 1 record is read, with an unknown zone");
+    }
 }
 
 static void test_corruption(void)
@@ -348,7 +476,7 @@ static void test_corruption(void)
     is_int(calcore_index_parse(&back, bad, len, pool), CALCORE_ECORRUPT,
            "bad magic");
     memcpy(bad, buf, len);
-    bad[4] = 2;
+    bad[4] = 3;
     is_int(calcore_index_parse(&back, bad, len, pool), CALCORE_EVERSION,
            "another version");
     memcpy(bad, buf, len);
@@ -361,7 +489,7 @@ static void test_corruption(void)
            "time out of range");
     /* the attendee count follows uid and organizer */
     {
-        apr_size_t off = 48 + 4 + strlen(idx->uid) + 4
+        apr_size_t off = 56 + 4 + strlen(idx->uid) + 4
                          + strlen(idx->organizer);
 
         memcpy(bad, buf, len);
@@ -400,6 +528,7 @@ int main(void)
     test_rich();
     test_round_trip();
     test_special();
+    test_floating_zone();
     test_corruption();
 
     apr_pool_destroy(pool);
