@@ -801,14 +801,20 @@ static void tr_key(unsigned char *k, calstore_id_t coll,
     calstore_put_be64(k + 17, obj);
 }
 
+/* The 'G' key of long span 'sp' of object 'obj' of kind 'comp': by
+ * component byte first, so that a query for one kind reads no other kind's
+ * long spans (an undated VTODO is one from CALCORE_TIME_MIN to _MAX), then
+ * by class. */
 static void long_key(unsigned char *k, calstore_id_t coll,
-                     const calstore_span_t *sp, calstore_id_t obj)
+                     const calstore_span_t *sp, apr_uint32_t comp,
+                     calstore_id_t obj)
 {
     calstore_put_be64(k, coll);
     k[8] = CALSTORE_EDGE_LONG;
-    k[9] = (unsigned char)calstore_long_class(span_dur(sp));
-    calstore_put_ord64(k + 10, sp->start);
-    calstore_put_be64(k + 18, obj);
+    k[9] = (unsigned char)(comp & CALSTORE_RES_COMP_MASK);
+    k[10] = (unsigned char)calstore_long_class(span_dur(sp));
+    calstore_put_ord64(k + 11, sp->start);
+    calstore_put_be64(k + 19, obj);
 }
 
 static void edge_key(unsigned char *k, calstore_id_t coll, int kind,
@@ -885,7 +891,7 @@ static apr_status_t cal_index(calstore_t *st, DB_TXN *txn, node_ref_t *coll,
 
         span_val(v, sp, co);
         if (span_is_long(sp)) {
-            long_key(k, coll->rec.id, sp, id);
+            long_key(k, coll->rec.id, sp, co->comp, id);
             rv = put_kv(st, st->tredge, txn, k, CALSTORE_LONG_KEY, v,
                         CALSTORE_SPAN_VAL, "writing a long instance");
         }
@@ -944,7 +950,7 @@ static apr_status_t cal_unindex(calstore_t *st, DB_TXN *txn,
         const calstore_span_t *sp = &co->spans[i];
 
         if (span_is_long(sp)) {
-            long_key(k, coll, sp, id);
+            long_key(k, coll, sp, co->comp, id);
             rv = del_key(st, st->tredge, txn, k, CALSTORE_LONG_KEY,
                          "deleting a long instance");
         }
@@ -2813,9 +2819,10 @@ static apr_status_t call_found(const apr_array_header_t *found,
 /* The scan of a query walks through these phases, each a key range. */
 typedef enum {
     Q_TR,           /* tr class k: start in [qs - max_k, qe], end >= qs  */
-    Q_LONG_FIND,    /* tredge 'G': find the next class present          */
-    Q_LONG,         /* tredge 'G' class k: start in [qs - max_k, qe],
-                       end >= qs                                         */
+    Q_LONG_FIND,    /* tredge 'G': find the next (component, class)
+                       present, among the components the query wants   */
+    Q_LONG,         /* tredge 'G' component c, class k: start in
+                       [qs - max_k, qe], end >= qs                       */
     Q_BEFORE,       /* tredge 'L': boundary >= qs                        */
     Q_AFTER,        /* tredge 'H': boundary <= qe                        */
     Q_DONE
@@ -2826,7 +2833,8 @@ typedef enum {
  * starts again from the last committed position). */
 typedef struct qpos_t {
     qphase_e phase;
-    int cls;                    /* Q_LONG_FIND / Q_LONG                     */
+    int comp;                   /* Q_LONG_FIND / Q_LONG: component byte    */
+    int cls;                    /* Q_TR, Q_LONG_FIND / Q_LONG: class        */
     unsigned char resume[32];   /* first key still to read in this phase  */
     apr_size_t resume_len;      /* 0: from the phase's start              */
 } qpos_t;
@@ -2851,6 +2859,40 @@ static apr_int64_t time_sub(apr_int64_t t, apr_uint64_t d)
     apr_uint64_t room = (apr_uint64_t)t - (apr_uint64_t)APR_INT64_MIN;
 
     return d >= room ? APR_INT64_MIN : (apr_int64_t)((apr_uint64_t)t - d);
+}
+
+/* The smallest component byte >= 'from' whose 'G' entries a query for
+ * 'mask' reads, or -1 if there is none: with 'mask' 0 every byte, else
+ * each kind of the mask (a component byte is one calcore_comp_e kind, a
+ * single bit of the low byte). */
+static int long_comp_next(apr_uint32_t mask, int from)
+{
+    int bit;
+
+    if (mask == 0) {
+        return from <= 255 ? from : -1;
+    }
+    for (bit = 1; bit <= 0x80; bit <<= 1) {
+        if (bit >= from && (mask & (apr_uint32_t)bit) != 0) {
+            return bit;
+        }
+    }
+    return -1;
+}
+
+/* Move 'q' to the 'G' entries of component byte 'comp' or, if 'comp' is
+ * negative (no wanted component left), past the 'G' entries. */
+static void long_enter(qpos_t *q, int comp)
+{
+    q->resume_len = 0;
+    q->cls = 0;
+    if (comp < 0) {
+        q->phase = Q_BEFORE;
+    }
+    else {
+        q->phase = Q_LONG_FIND;
+        q->comp = comp;
+    }
 }
 
 /* Does the value 'v' of an index entry read in a phase with filter 'filter'
@@ -2922,8 +2964,9 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         break;
     case Q_LONG_FIND:
         lo[8] = CALSTORE_EDGE_LONG;
-        lo[9] = (unsigned char)q->cls;
-        lolen = 10;
+        lo[9] = (unsigned char)q->comp;
+        lo[10] = (unsigned char)q->cls;
+        lolen = 11;
         hi[8] = CALSTORE_EDGE_LONG;
         hilen = 9;
         keylen = CALSTORE_LONG_KEY;
@@ -2931,11 +2974,12 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         break;
     case Q_LONG:
         lo[8] = hi[8] = CALSTORE_EDGE_LONG;
-        lo[9] = hi[9] = (unsigned char)q->cls;
-        calstore_put_ord64(lo + 10,
+        lo[9] = hi[9] = (unsigned char)q->comp;
+        lo[10] = hi[10] = (unsigned char)q->cls;
+        calstore_put_ord64(lo + 11,
                            time_sub(b->qs, calstore_long_class_max(q->cls)));
-        calstore_put_ord64(hi + 10, b->qe);
-        lolen = hilen = 18;
+        calstore_put_ord64(hi + 11, b->qe);
+        lolen = hilen = 19;
         keylen = CALSTORE_LONG_KEY;
         vallen = CALSTORE_SPAN_VAL;
         filter = 1;
@@ -2990,10 +3034,23 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
             break;
         }
         if (q->phase == Q_LONG_FIND) {
-            /* The next class present: scan it. */
-            q->cls = ((unsigned char *)key.data)[9];
-            q->phase = Q_LONG;
-            q->resume_len = 0;
+            /* The next (component, class) present.  Its component is at
+             * least q->comp; if it is one the query wants (always so when
+             * it is q->comp), scan that class; if not, no wanted component
+             * below it has any entry: look again from the next wanted one
+             * after it, if any. */
+            int kc = ((unsigned char *)key.data)[9];
+            int want = long_comp_next(b->comp_mask, kc);
+
+            if (want == kc) {
+                q->comp = kc;
+                q->cls = ((unsigned char *)key.data)[10];
+                q->phase = Q_LONG;
+                q->resume_len = 0;
+            }
+            else {
+                long_enter(q, want);
+            }
             break;
         }
         obj = calstore_get_be64((unsigned char *)key.data + keylen - 8);
@@ -3033,13 +3090,14 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         switch (q->phase) {
         case Q_TR:
             if (++q->cls >= CALSTORE_SHORT_CLASSES) {
-                q->phase = Q_LONG_FIND;
-                q->cls = 0;
+                long_enter(q, long_comp_next(b->comp_mask, 0));
             }
             break;
         case Q_LONG:
             q->phase = Q_LONG_FIND;
-            q->cls++;
+            if (++q->cls > 255) {
+                long_enter(q, long_comp_next(b->comp_mask, q->comp + 1));
+            }
             break;
         case Q_LONG_FIND:
             q->phase = Q_BEFORE;
@@ -3050,9 +3108,6 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         default:
             q->phase = Q_DONE;
             break;
-        }
-        if (q->phase == Q_LONG_FIND && q->cls > 255) {
-            q->phase = Q_BEFORE;
         }
     }
     return rv;
@@ -4843,7 +4898,7 @@ static apr_status_t check_calobj(calstore_t *st, DB_TXN *txn, const DBT *key,
 
         span_val(v, sp, &co);
         if (span_is_long(sp)) {
-            long_key(k, coll.rec.id, sp, id);
+            long_key(k, coll.rec.id, sp, co.comp, id);
             has = check_has(st, st->tredge, txn, k, CALSTORE_LONG_KEY, v,
                             CALSTORE_SPAN_VAL, &rv);
             cs->want_edges++;
@@ -4939,10 +4994,14 @@ static apr_status_t check_entry(calstore_t *st, DB_TXN *txn, const DBT *key,
     }
     else {
         cs->edges++;
+        /* A 'G' key carries its component byte, which must be the
+         * value's (the query picks entries by the key's, filters on the
+         * value's). */
         ok = key->size > 8
              && (k[8] == CALSTORE_EDGE_LONG
                  ? key->size == CALSTORE_LONG_KEY
                    && val->size == CALSTORE_SPAN_VAL
+                   && k[9] == ((const unsigned char *)val->data)[8]
                  : (k[8] == CALSTORE_EDGE_BEFORE
                     || k[8] == CALSTORE_EDGE_AFTER)
                    && key->size == CALSTORE_EDGE_KEY

@@ -102,19 +102,24 @@ typedef struct calstore_options_t {
 void calstore_options_default(calstore_options_t *opts);
 
 /* Run normal recovery on the store in 'dir' if any process that used it died
- * (DB_REGISTER|DB_RECOVER), create it if missing and opts->create, upgrade
- * nothing, then close it again.  Meant for a supervisor that runs before any
- * user of the store starts (httpd's parent in post_config).  Returns
- * CALSTORE_EFORMAT if the store has an unknown format version, and
- * CALSTORE_EINVAL if this process has the store open.  Files are created
- * mode 0600 and owned by the caller: run it as the user the store's users
- * run as. */
+ * (DB_REGISTER|DB_RECOVER), create it if missing and opts->create, upgrade a
+ * store of the previous format in place (as calstore_open does), then close
+ * it again.  Meant for a supervisor that runs before any user of the store
+ * starts (httpd's parent in post_config).  Returns CALSTORE_EFORMAT if the
+ * store has any other format version, CALSTORE_ECORRUPT if the upgrade met
+ * a malformed entry (nothing changed), and CALSTORE_EINVAL if this process
+ * has the store open.  Files are created mode 0600 and owned by the caller:
+ * run it as the user the store's users run as. */
 apr_status_t calstore_prepare(const char *dir, const calstore_options_t *opts,
                               apr_pool_t *pool);
 
 /* Open the store in 'dir' for this process.  All handles are allocated from
  * a sub-pool of 'pool' and closed when 'pool' is cleared or destroyed.
- * Opening runs recovery when a registered process died.  Safe to call in any
+ * Opening runs recovery when a registered process died.  A store of format
+ * 5 is upgraded to the current format in one transaction (one of several
+ * processes opening it at once does it, the others wait and find it done;
+ * a failure leaves it as it was); any other format version is
+ * CALSTORE_EFORMAT (docs/storage-format.md, meta.db).  Safe to call in any
  * number of processes at once, but at most once per store per process
  * (Berkeley DB's DB_REGISTER tracks processes, not handles): a second open
  * of the same directory in one process is CALSTORE_EINVAL until the first

@@ -645,8 +645,10 @@ static int db_open(calstore_t *st, DB **dbp, const char *file,
 }
 
 /* Check the format record and create it and the root on first use, in one
- * transaction (idempotent, safe against concurrent first opens). */
-static apr_status_t init_store(calstore_t *st, apr_pool_t *pool)
+ * transaction (idempotent, safe against concurrent first opens).  A store
+ * of format CALSTORE_FORMAT_UPGRADE is accepted with *upgrade set: the
+ * caller opens the calendar databases, then runs upgrade_store(). */
+static apr_status_t init_store(calstore_t *st, int *upgrade, apr_pool_t *pool)
 {
     unsigned char fmt[4], rootkey[8], byidval[8];
     unsigned char recbuf[CALSTORE_NODE_REC_MAX];
@@ -657,6 +659,7 @@ static apr_status_t init_store(calstore_t *st, apr_pool_t *pool)
     int attempt, ret;
 
     for (attempt = 0; ; attempt++) {
+        *upgrade = 0;
         if ((ret = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0) {
             return open_status(ret, st->dir, "txn_begin");
         }
@@ -670,15 +673,21 @@ static apr_status_t init_store(calstore_t *st, apr_pool_t *pool)
         ret = st->meta->get(st->meta, txn, &key, &val, DB_RMW);
         rv = APR_SUCCESS;
         if (ret == 0) {
-            if (val.size != 4
-                || calstore_get_be32(fmt) != CALSTORE_FORMAT_VERSION) {
+            if (val.size == 4
+                && calstore_get_be32(fmt) == CALSTORE_FORMAT_UPGRADE) {
+                *upgrade = 1;
+            }
+            else if (val.size != 4
+                     || calstore_get_be32(fmt) != CALSTORE_FORMAT_VERSION) {
                 rv = CALSTORE_EFORMAT;
                 calcore_log(CALCORE_LOG_ERR, rv,
                             "calstore: %s: unknown store format %lu "
-                            "(this build reads format %d)", st->dir,
+                            "(this build reads format %d and upgrades "
+                            "format %d)", st->dir,
                             val.size == 4
                             ? (unsigned long)calstore_get_be32(fmt) : 0UL,
-                            CALSTORE_FORMAT_VERSION);
+                            CALSTORE_FORMAT_VERSION,
+                            CALSTORE_FORMAT_UPGRADE);
             }
         }
         else if (ret == DB_BUFFER_SMALL) {
@@ -746,6 +755,172 @@ static apr_status_t init_store(calstore_t *st, apr_pool_t *pool)
     }
 }
 
+/* The upgrade from format 5 (CALSTORE_FORMAT_UPGRADE): every 'G' key of
+ * tredge.db, coll + 'G' + class + ord64(start) + obj, becomes coll + 'G' +
+ * comp + class + ord64(start) + obj, the component byte taken from the
+ * entry's value (be64(end) + comp, unchanged); then the format record
+ * becomes CALSTORE_FORMAT_VERSION.  All in ONE transaction that first
+ * reads the format record with DB_RMW: of several processes opening a
+ * format-5 store at once, one upgrades while the others wait on that lock,
+ * then find the new format and do nothing; a crash or a failure before the
+ * commit leaves format 5 with every old key, and the next open upgrades
+ * again.  tredge.db must be open. */
+static apr_status_t upgrade_store(calstore_t *st)
+{
+    unsigned char fmt[4], kbuf[64], vbuf[16], nk[CALSTORE_LONG_KEY];
+    apr_uint64_t coll, moved;
+    apr_status_t rv;
+    u_int32_t flag;
+    DB_TXN *txn;
+    DBC *c;
+    DBT key, val, nkey, nval;
+    int attempt, ret, t_ret;
+
+    for (attempt = 0; ; attempt++) {
+        rv = APR_SUCCESS;
+        moved = 0;
+        if ((ret = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0) {
+            return open_status(ret, st->dir, "txn_begin");
+        }
+        memset(&key, 0, sizeof(key));
+        memset(&val, 0, sizeof(val));
+        key.data = CALSTORE_META_FORMAT;
+        key.size = sizeof(CALSTORE_META_FORMAT) - 1;
+        val.data = fmt;
+        val.ulen = sizeof(fmt);
+        val.flags = DB_DBT_USERMEM;
+        ret = st->meta->get(st->meta, txn, &key, &val, DB_RMW);
+        if (ret == 0 && val.size == 4
+            && calstore_get_be32(fmt) == CALSTORE_FORMAT_VERSION) {
+            /* Another process upgraded it since init_store() looked. */
+            if ((ret = txn->commit(txn, 0)) != 0) {
+                return open_status(ret, st->dir, "upgrading the store");
+            }
+            return APR_SUCCESS;
+        }
+        if (ret == DB_BUFFER_SMALL || ret == DB_NOTFOUND
+            || (ret == 0 && (val.size != 4
+                             || calstore_get_be32(fmt)
+                                != CALSTORE_FORMAT_UPGRADE))) {
+            txn->abort(txn);
+            calcore_log(CALCORE_LOG_ERR, CALSTORE_EFORMAT, "calstore: %s: "
+                        "the format record changed during the upgrade",
+                        st->dir);
+            return CALSTORE_EFORMAT;
+        }
+        if (ret == 0
+            && (ret = st->tredge->cursor(st->tredge, txn, &c, 0)) == 0) {
+            memset(&key, 0, sizeof(key));
+            memset(&val, 0, sizeof(val));
+            key.data = kbuf;
+            key.ulen = sizeof(kbuf);
+            key.flags = DB_DBT_USERMEM;
+            val.data = vbuf;
+            val.ulen = sizeof(vbuf);
+            val.flags = DB_DBT_USERMEM;
+            memset(&nkey, 0, sizeof(nkey));
+            nkey.data = nk;
+            nkey.size = CALSTORE_LONG_KEY;
+            memset(&nval, 0, sizeof(nval));
+            nval.data = vbuf;
+            nval.size = CALSTORE_SPAN_VAL;
+            flag = DB_FIRST;
+            while ((ret = c->get(c, &key, &val, flag)) == 0) {
+                flag = DB_NEXT;
+                if (key.size < 9) {
+                    rv = CALSTORE_ECORRUPT;
+                    break;
+                }
+                coll = calstore_get_be64(kbuf);
+                if (kbuf[8] < CALSTORE_EDGE_LONG) {
+                    /* On to this calendar's 'G' entries. */
+                    kbuf[8] = CALSTORE_EDGE_LONG;
+                    key.size = 9;
+                    flag = DB_SET_RANGE;
+                    continue;
+                }
+                if (kbuf[8] > CALSTORE_EDGE_LONG) {
+                    /* On to the next calendar. */
+                    if (coll == APR_UINT64_MAX) {
+                        ret = DB_NOTFOUND;
+                        break;
+                    }
+                    calstore_put_be64(kbuf, coll + 1);
+                    key.size = 8;
+                    flag = DB_SET_RANGE;
+                    continue;
+                }
+                if (key.size == CALSTORE_LONG_KEY) {
+                    continue;           /* re-keyed just now */
+                }
+                if (key.size != CALSTORE_LONG_KEY_V5
+                    || val.size != CALSTORE_SPAN_VAL) {
+                    rv = CALSTORE_ECORRUPT;
+                    break;
+                }
+                memcpy(nk, kbuf, 9);
+                nk[9] = vbuf[8];
+                memcpy(nk + 10, kbuf + 9, CALSTORE_LONG_KEY_V5 - 9);
+                if ((ret = c->del(c, 0)) != 0
+                    || (ret = st->tredge->put(st->tredge, txn, &nkey, &nval,
+                                              0)) != 0) {
+                    break;
+                }
+                moved++;
+                /* kbuf still holds the deleted key: go on from the first
+                 * key after it (new keys may sort either side of it). */
+                flag = DB_SET_RANGE;
+            }
+            if (ret == DB_NOTFOUND) {
+                ret = 0;
+            }
+            else if (ret == DB_BUFFER_SMALL) {
+                ret = 0;
+                rv = CALSTORE_ECORRUPT;
+            }
+            t_ret = c->close(c);
+            if (ret == 0) {
+                ret = t_ret;
+            }
+        }
+        if (ret == 0 && rv == APR_SUCCESS) {
+            calstore_put_be32(fmt, CALSTORE_FORMAT_VERSION);
+            memset(&key, 0, sizeof(key));
+            memset(&val, 0, sizeof(val));
+            key.data = CALSTORE_META_FORMAT;
+            key.size = sizeof(CALSTORE_META_FORMAT) - 1;
+            val.data = fmt;
+            val.size = sizeof(fmt);
+            ret = st->meta->put(st->meta, txn, &key, &val, 0);
+        }
+        if (ret != 0) {
+            txn->abort(txn);
+            if ((ret == DB_LOCK_DEADLOCK || ret == DB_LOCK_NOTGRANTED)
+                && attempt < st->opts.max_retries) {
+                backoff(attempt);
+                continue;
+            }
+            return open_status(ret, st->dir, "upgrading the store");
+        }
+        if (rv != APR_SUCCESS) {
+            txn->abort(txn);
+            calcore_log(CALCORE_LOG_ERR, rv, "calstore: %s: cannot upgrade "
+                        "store format %d: malformed entry in tredge.db",
+                        st->dir, CALSTORE_FORMAT_UPGRADE);
+            return rv;
+        }
+        if ((ret = txn->commit(txn, 0)) != 0) {
+            return open_status(ret, st->dir, "upgrading the store");
+        }
+        calcore_log(CALCORE_LOG_NOTICE, APR_SUCCESS,
+                    "calstore: upgraded store format %d to %d in %s (%"
+                    APR_UINT64_T_FMT " long instances keyed by component)",
+                    CALSTORE_FORMAT_UPGRADE, CALSTORE_FORMAT_VERSION,
+                    st->dir, moved);
+        return APR_SUCCESS;
+    }
+}
+
 /* Open the environment, the databases and the id sequence into 'st'.  On
  * failure every handle is closed again. */
 static apr_status_t handles_open(calstore_t *st, int after_panic,
@@ -754,7 +929,7 @@ static apr_status_t handles_open(calstore_t *st, int after_panic,
     DB_ENV *env = NULL;
     DBT key;
     apr_status_t rv;
-    int attempt, ret;
+    int attempt, ret, upgrade;
 
     /* Even after a panic, first try a plain open: usually another process
      * has recovered already (that recovery is what panicked us), and forcing
@@ -793,14 +968,14 @@ static apr_status_t handles_open(calstore_t *st, int after_panic,
         return rv;
     }
 
-    if ((rv = init_store(st, pool)) != APR_SUCCESS) {
+    if ((rv = init_store(st, &upgrade, pool)) != APR_SUCCESS) {
         handles_close(st);
         return rv;
     }
 
     /* The calendar databases and the change log only once the format is
-     * known to be ours, so that opening an older store refuses it without
-     * adding files. */
+     * known to be ours (or the one upgraded in place, which has them all),
+     * so that opening an older store refuses it without adding files. */
     if ((ret = db_open(st, &st->calobj, CALSTORE_DB_CALOBJ,
                        CALSTORE_BODIES_PAGESIZE)) != 0
         || (ret = db_open(st, &st->uid, CALSTORE_DB_UID, 0)) != 0
@@ -810,6 +985,10 @@ static apr_status_t handles_open(calstore_t *st, int after_panic,
         || (ret = db_open(st, &st->chindex, CALSTORE_DB_CHINDEX, 0)) != 0) {
         rv = open_status(ret, st->dir, "opening the calendar and change-log "
                          "databases");
+        handles_close(st);
+        return rv;
+    }
+    if (upgrade && (rv = upgrade_store(st)) != APR_SUCCESS) {
         handles_close(st);
         return rv;
     }

@@ -22,12 +22,14 @@
  *
  *   calobj.db  be64(object id)             -> calendar object record (below)
  *   uid.db     be64(calendar id) + uid     -> member name
- *   tr.db      be64(calendar id) + ord64(instance start) + be64(object id)
- *                                          -> be64(instance end)
- *   tredge.db  be64(calendar id) + 'G' + class + ord64(start) + be64(obj)
- *                                          -> be64(instance end)
- *              be64(calendar id) + 'H' + ord64(win_until) + be64(obj) -> ""
- *              be64(calendar id) + 'L' + ord64(win_from) + be64(obj)  -> ""
+ *   tr.db      be64(calendar id) + class + ord64(start) + be64(object id)
+ *                                          -> be64(end) + comp byte
+ *   tredge.db  be64(calendar id) + 'G' + comp byte + class + ord64(start)
+ *                + be64(obj)               -> be64(end) + comp byte
+ *              be64(calendar id) + 'H' + ord64(win_until) + be64(obj)
+ *                                          -> comp byte + be64(last)
+ *              be64(calendar id) + 'L' + ord64(win_from) + be64(obj)
+ *                                          -> comp byte + be64(first)
  *
  * The change log of every collection (format 3, RFC 6578 sync):
  *
@@ -49,8 +51,13 @@
 #include <apr_time.h>
 
 /* Version of the store as a whole, kept in meta.db under "format".  A store
- * with any other value is refused with CALSTORE_EFORMAT. */
-#define CALSTORE_FORMAT_VERSION    5
+ * of CALSTORE_FORMAT_UPGRADE is upgraded in place when it is opened (one
+ * transaction); any other value is refused with CALSTORE_EFORMAT. */
+#define CALSTORE_FORMAT_VERSION    6
+
+/* The one older format upgraded in place: format 5, whose 'G' keys in
+ * tredge.db lack the component byte (CALSTORE_LONG_KEY_V5 bytes). */
+#define CALSTORE_FORMAT_UPGRADE    5
 
 /* First byte of every node record. */
 #define CALSTORE_NODE_REC_VERSION  2
@@ -239,7 +246,8 @@ static APR_INLINE apr_int64_t calstore_get_ord64(const unsigned char *p)
 #define CALSTORE_UID_MAX       4096
 
 /* Instances longer than this (end - start, seconds) are not in tr.db and do
- * not raise maxdur: they go to tredge.db kind 'G', bucketed by class. */
+ * not raise maxdur: they go to tredge.db kind 'G', bucketed by component
+ * kind and class (a query for one kind reads no other kind's entries). */
 #define CALSTORE_LONG_INSTANCE ((apr_int64_t)7 * 86400)
 
 /* tredge.db kinds (the byte after the calendar id). */
@@ -252,7 +260,10 @@ static APR_INLINE apr_int64_t calstore_get_ord64(const unsigned char *p)
 /* Key sizes. */
 #define CALSTORE_TR_KEY        25    /* coll, class, ord64 start, obj       */
 #define CALSTORE_EDGE_KEY      25    /* coll, kind, ord64 boundary, obj     */
-#define CALSTORE_LONG_KEY      26    /* coll, 'G', class, ord64 start, obj  */
+#define CALSTORE_LONG_KEY      27    /* coll, 'G', comp, class, ord64 start,
+                                        obj                                */
+#define CALSTORE_LONG_KEY_V5   26    /* format 5: coll, 'G', class, ord64
+                                        start, obj (no comp byte)          */
 #define CALSTORE_SPAN_VAL      9     /* tr and 'G': be64 end, comp byte     */
 #define CALSTORE_EDGE_VAL      9     /* 'L'/'H': comp byte, be64 first/last  */
 

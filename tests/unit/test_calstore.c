@@ -9,7 +9,9 @@
  * brute force, R concurrent calendar writers and a reader, S query cost
  * against calendar size, X the change log against a model (every token
  * after every step of a scripted sequence), Y compaction, limits and
- * pruning, Z concurrent writers, a syncing reader and a pruner.  Every
+ * pruning, Z concurrent writers, a syncing reader and a pruner, P long
+ * spans keyed by component (what a query of one kind reads), U the
+ * in-place upgrade of a format-5 store.  Every
  * group works in its own fresh directory under
  * /tmp, removed at the end; every wait is bounded (children carry alarm()).
  *
@@ -44,12 +46,19 @@ static apr_pool_t *gpool;
 static int verbose;
 static int log_errors;
 static int log_retries;
+static int log_upgrades;            /* "upgraded store format" notices */
+static char log_upgrade_msg[256];   /* the last one */
 
 static void test_log(void *baton, calcore_log_level_e level,
                      apr_status_t rv, const char *msg)
 {
     if (level <= CALCORE_LOG_ERR) {
         __atomic_add_fetch(&log_errors, 1, __ATOMIC_SEQ_CST);
+    }
+    if (level == CALCORE_LOG_NOTICE
+        && strstr(msg, "upgraded store format") != NULL) {
+        __atomic_add_fetch(&log_upgrades, 1, __ATOMIC_SEQ_CST);
+        apr_cpystrn(log_upgrade_msg, msg, sizeof(log_upgrade_msg));
     }
     if (strstr(msg, "(will retry)") != NULL) {
         __atomic_add_fetch(&log_retries, 1, __ATOMIC_SEQ_CST);
@@ -4877,6 +4886,694 @@ static void test_sync_race(void)
     rm_rf(dir);
 }
 
+/* ---- P. long spans keyed by component ----------------------------------- */
+
+#define P_EVENTS   150      /* long VEVENTs overlapping the query          */
+#define P_UNDATED  300      /* VTODOs without dates: one span TMIN..TMAX   */
+#define P_TODOS    200      /* 10-day VTODOs, one every 3 days from T0 - 5d */
+
+/* Append the names 'fmt' % i, i in [from, to), to 'arr'. */
+static void push_names(apr_array_header_t *arr, const char *fmt, int from,
+                       int to, apr_pool_t *pool)
+{
+    for (; from < to; from++) {
+        APR_ARRAY_PUSH(arr, const char *) = apr_psprintf(pool, fmt, from);
+    }
+}
+
+/* 'names' sorted and joined with ',', as range_names() reports them. */
+static const char *sorted_joined(const apr_array_header_t *names,
+                                 apr_pool_t *pool)
+{
+    apr_array_header_t *copy = apr_array_copy(pool, names);
+
+    qsort(copy->elts, copy->nelts, sizeof(char *), cmp_str);
+    return apr_array_pstrcat(pool, copy, ',');
+}
+
+/* range_names(), and the index entries it read in *visited. */
+static const char *range_visited(calstore_t *st, calstore_id_t coll,
+                                 apr_int64_t s, apr_int64_t e,
+                                 apr_uint32_t mask, apr_uint64_t *visited,
+                                 apr_pool_t *pool)
+{
+    apr_uint64_t v0 = calstore__test_visited;
+    const char *names = range_names(st, coll, s, e, mask, pool);
+
+    *visited = calstore__test_visited - v0;
+    return names;
+}
+
+/* Undated VTODOs u<from>..u<to - 1> (one span CALCORE_TIME_MIN..MAX, as
+ * core indexes a VTODO without DTSTART, DUE or COMPLETED). */
+static int put_undated(calstore_t *st, const char *coll, int from, int to,
+                       apr_pool_t *pool)
+{
+    apr_pool_t *iter;
+    apr_int64_t se[2] = { TMIN, TMAX };
+    int i, good = 1;
+
+    apr_pool_create(&iter, pool);
+    for (i = from; i < to; i++) {
+        apr_pool_clear(iter);
+        good &= put_cal(st, apr_psprintf(iter, "%s/u%03d.ics", coll, i),
+                        cal_info(iter, apr_psprintf(iter, "u-%d", i),
+                                 COMP_TODO, TMIN, TMAX, 0, 0, 1, se),
+                        NULL, NULL, iter) == APR_SUCCESS;
+    }
+    apr_pool_destroy(iter);
+    return good;
+}
+
+static void test_long_by_comp(void)
+{
+    apr_pool_t *pool, *iter;
+    char *dir = make_tmpdir("longcomp");
+    calstore_t *st;
+    calstore_node_t *cal;
+    apr_array_header_t *ev, *todo, *both, *und;
+    apr_int64_t qs = T0, qe = T0 + 2 * DAY, far = T0 - 10 * YEAR;
+    apr_uint64_t visited;
+    int i, good = 1;
+
+    diag("P. long spans keyed by component");
+    apr_pool_create(&pool, gpool);
+    apr_pool_create(&iter, pool);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open");
+    if (st == NULL) {
+        return;
+    }
+    is_int(calstore_mkcol_ex(st, "p", CALSTORE_COLL_CALENDAR, NULL, &cal,
+                             pool), APR_SUCCESS, "a calendar");
+    /* Two short VEVENTs (tr classes 0 and 1), 150 long ones overlapping
+     * [qs, qe] (even: 10 days, class 0; odd: 20 days, class 1), one long
+     * one after it; 300 undated VTODOs (class 18), 200 long VTODOs of
+     * which t000-t002 overlap [qs, qe]; one long VJOURNAL. */
+    good &= put_cal(st, "p/e1.ics", cal_one(pool, "e1", COMP_EVENT,
+                                            T0 + HOUR, T0 + 2 * HOUR),
+                    NULL, NULL, pool) == APR_SUCCESS;
+    good &= put_cal(st, "p/e2.ics", cal_one(pool, "e2", COMP_EVENT, T0 + DAY,
+                                            T0 + DAY + 3 * HOUR),
+                    NULL, NULL, pool) == APR_SUCCESS;
+    for (i = 0; i < P_EVENTS; i++) {
+        apr_int64_t s = (i % 2 ? T0 - 15 * DAY : T0 - 5 * DAY) + i * 60;
+
+        apr_pool_clear(iter);
+        good &= put_cal(st, apr_psprintf(iter, "p/ev%03d.ics", i),
+                        cal_one(iter, apr_psprintf(iter, "ev-%d", i),
+                                COMP_EVENT, s,
+                                s + (i % 2 ? 20 : 10) * DAY),
+                        NULL, NULL, iter) == APR_SUCCESS;
+    }
+    good &= put_cal(st, "p/late.ics", cal_one(pool, "late", COMP_EVENT,
+                                              T0 + 40 * DAY, T0 + 60 * DAY),
+                    NULL, NULL, pool) == APR_SUCCESS;
+    good &= put_undated(st, "p", 0, P_UNDATED, pool);
+    for (i = 0; i < P_TODOS; i++) {
+        apr_int64_t s = T0 + (3 * i - 5) * DAY;
+
+        apr_pool_clear(iter);
+        good &= put_cal(st, apr_psprintf(iter, "p/t%03d.ics", i),
+                        cal_one(iter, apr_psprintf(iter, "t-%d", i),
+                                COMP_TODO, s, s + 10 * DAY),
+                        NULL, NULL, iter) == APR_SUCCESS;
+    }
+    good &= put_cal(st, "p/j1.ics", cal_one(pool, "j1", COMP_JOURNAL, T0,
+                                            T0 + 10 * DAY),
+                    NULL, NULL, pool) == APR_SUCCESS;
+    ok(good, "put %d objects", 2 + P_EVENTS + 1 + P_UNDATED + P_TODOS + 1);
+    ok(counts_are(st, 654, 654, 2, P_EVENTS + 1 + P_UNDATED + P_TODOS + 1),
+       "2 tr entries, %d 'G' entries", P_EVENTS + 1 + P_UNDATED + P_TODOS
+       + 1);
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    ev = apr_array_make(pool, 256, sizeof(const char *));
+    APR_ARRAY_PUSH(ev, const char *) = "e1.ics";
+    APR_ARRAY_PUSH(ev, const char *) = "e2.ics";
+    push_names(ev, "ev%03d.ics", 0, P_EVENTS, pool);
+    todo = apr_array_make(pool, 512, sizeof(const char *));
+    push_names(todo, "u%03d.ics", 0, P_UNDATED, pool);
+    push_names(todo, "t%03d.ics", 0, 3, pool);
+
+    /* A VEVENT query: tr classes 0 and 1 (e1, the e2 key that ends class
+     * 0, e2), then 'G' of VEVENT only: a positioning read, class 0 (75
+     * entries and the key that ends it), a positioning read, class 1 (75
+     * and late.ics, which ends it), and the positioning read that lands on
+     * the first VTODO key and ends the 'G' scan: 3 + 1 + 76 + 1 + 76 + 1 =
+     * 158.  Before format 6 it read all 300 undated VTODOs as well. */
+    is_str(range_visited(st, cal->id, qs, qe, COMP_EVENT, &visited, pool),
+           sorted_joined(ev, pool), "VEVENT query: the 152 events (two "
+           "batches)");
+    is_int((int)visited, 158, "... reading 158 index entries: no VTODO "
+           "entry but the one that ends the scan");
+    is_str(range_visited(st, cal->id, far, far + DAY, COMP_EVENT, &visited,
+                         pool), "", "a VEVENT query ten years back finds "
+           "nothing");
+    is_int((int)visited, 7, "... reading 7 entries (positionings)");
+
+    /* VTODO: tr (3 entries, VEVENTs dropped on the component byte), a
+     * positioning read, class 0 (t000-t002 and t003, which ends it), a
+     * positioning read, class 18 (300 and j1's key, which ends it), the
+     * positioning read that lands on j1: 3 + 1 + 4 + 1 + 301 + 1 = 311. */
+    is_str(range_visited(st, cal->id, qs, qe, COMP_TODO, &visited, pool),
+           sorted_joined(todo, pool), "VTODO query: the undated to-dos and "
+           "t000-t002 (three batches)");
+    is_int((int)visited, 311, "... reading 311 index entries");
+    und = apr_array_make(pool, P_UNDATED, sizeof(const char *));
+    push_names(und, "u%03d.ics", 0, P_UNDATED, pool);
+    is_str(range_names(st, cal->id, far, far + DAY, COMP_TODO, pool),
+           sorted_joined(und, pool), "a VTODO query ten years back finds "
+           "the undated to-dos");
+    both = apr_array_copy(pool, ev);
+    APR_ARRAY_PUSH(both, const char *) = "j1.ics";
+    /* VEVENT | VJOURNAL: as VEVENT, then a positioning read of VJOURNAL
+     * (j1), its class 0 (j1; nothing after it): 158 + 2 = 160. */
+    is_str(range_visited(st, cal->id, qs, qe, COMP_EVENT | COMP_JOURNAL,
+                         &visited, pool),
+           sorted_joined(both, pool), "VEVENT|VJOURNAL query skips the "
+           "VTODOs between them");
+    is_int((int)visited, 160, "... reading 160 index entries");
+    /* Every kind: VEVENT as above up to late.ics (157), VTODO class 0
+     * found by the read that ended VEVENT (158) and read (4), a
+     * positioning read (1), class 18 (301), a positioning read (1), j1
+     * (1): 466. */
+    both = apr_array_append(pool, both, todo);
+    is_str(range_visited(st, cal->id, qs, qe, 0, &visited, pool),
+           sorted_joined(both, pool), "a query of every kind finds all 456 "
+           "(four batches, resumed in both components' long spans)");
+    is_int((int)visited, 466, "... reading 466 index entries");
+
+    /* More undated to-dos cost a VEVENT query nothing. */
+    ok(put_undated(st, "p", P_UNDATED, 2 * P_UNDATED, pool),
+       "300 more undated VTODOs");
+    is_str(range_visited(st, cal->id, qs, qe, COMP_EVENT, &visited, pool),
+           sorted_joined(ev, pool), "VEVENT query: the same 152 events");
+    is_int((int)visited, 158, "... still reading 158 index entries");
+    push_names(todo, "u%03d.ics", P_UNDATED, 2 * P_UNDATED, pool);
+    is_str(range_names(st, cal->id, qs, qe, COMP_TODO, pool),
+           sorted_joined(todo, pool), "VTODO query: all 600 undated "
+           "to-dos and t000-t002");
+
+    /* A replaced object's 'G' entry goes with its old kind. */
+    {
+        apr_int64_t se[2] = { T0 - 30 * DAY, T0 + 30 * DAY };
+
+        is_int(put_cal(st, "p/u000.ics",
+                       cal_info(pool, "u-0", COMP_EVENT, T0 - YEAR,
+                                T0 + YEAR, 0, 0, 1, se), NULL, NULL, pool),
+               APR_SUCCESS, "replace undated VTODO u000 by a 60-day "
+               "VEVENT");
+    }
+    APR_ARRAY_PUSH(ev, const char *) = "u000.ics";
+    is_str(range_names(st, cal->id, qs, qe, COMP_EVENT, pool),
+           sorted_joined(ev, pool), "the VEVENT query finds it");
+    ok(strstr(range_names(st, cal->id, qs, qe, COMP_TODO, pool),
+              "u000.ics") == NULL, "the VTODO query does not");
+    is_int(calstore_delete(st, "p/u001.ics", NULL, pool), APR_SUCCESS,
+           "delete undated VTODO u001");
+    ok(counts_are(st, 953, 953, 2, P_EVENTS + 1 + 2 * P_UNDATED - 1
+                  + P_TODOS + 1), "its 'G' entry is gone");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+    calstore_close(st);
+    is_int(run_verify(dir), 0, "db5.3_verify passes");
+    apr_pool_destroy(pool);
+    rm_rf(dir);
+}
+
+/* ---- U. the in-place upgrade of a format-5 store ------------------------ */
+
+/* The store's format record, or -1. */
+static int format_of(DB *meta)
+{
+    unsigned char fmt[4];
+    DBT key, val;
+
+    memset(&key, 0, sizeof(key));
+    memset(&val, 0, sizeof(val));
+    key.data = "format";
+    key.size = 6;
+    val.data = fmt;
+    val.ulen = sizeof(fmt);
+    val.flags = DB_DBT_USERMEM;
+    if (meta->get(meta, NULL, &key, &val, 0) != 0 || val.size != 4) {
+        return -1;
+    }
+    return (int)calstore_get_be32(fmt);
+}
+
+static int set_format(DB *meta, DB_TXN *txn, int format)
+{
+    unsigned char fmt[4];
+    DBT key, val;
+
+    memset(&key, 0, sizeof(key));
+    memset(&val, 0, sizeof(val));
+    key.data = "format";
+    key.size = 6;
+    calstore_put_be32(fmt, (apr_uint32_t)format);
+    val.data = fmt;
+    val.size = 4;
+    return meta->put(meta, txn, &key, &val, 0);
+}
+
+/* The 'G' keys of tredge.db: *n27 of format 6 (27 bytes), *n26 of format
+ * 5 (26 bytes), *bad of neither or with a component byte other than the
+ * value's.  0, or -1 on a Berkeley DB error. */
+static int g_layout(DB *tredge, int *n27, int *n26, int *bad)
+{
+    unsigned char k[64], v[16];
+    DBT key, val;
+    DBC *c;
+    int ret;
+
+    *n27 = *n26 = *bad = 0;
+    if (tredge->cursor(tredge, NULL, &c, 0) != 0) {
+        return -1;
+    }
+    memset(&key, 0, sizeof(key));
+    memset(&val, 0, sizeof(val));
+    key.data = k;
+    key.ulen = sizeof(k);
+    key.flags = DB_DBT_USERMEM;
+    val.data = v;
+    val.ulen = sizeof(v);
+    val.flags = DB_DBT_USERMEM;
+    while ((ret = c->get(c, &key, &val, DB_NEXT)) == 0) {
+        if (key.size < 9 || k[8] != 'G') {
+            continue;
+        }
+        if (key.size == 27 && val.size == 9 && k[9] == v[8]) {
+            (*n27)++;
+        }
+        else if (key.size == 26 && val.size == 9) {
+            (*n26)++;
+        }
+        else {
+            (*bad)++;
+        }
+    }
+    c->close(c);
+    return ret == DB_NOTFOUND ? 0 : -1;
+}
+
+/* Are the 'G' keys of 'tredge' exactly n27 new, n26 old and 'bad'
+ * others (see g_layout)? */
+static int g_layout_is(DB *tredge, int n27, int n26, int bad)
+{
+    int g27, g26, gbad;
+
+    if (g_layout(tredge, &g27, &g26, &gbad) != 0) {
+        diag("cannot read tredge.db");
+        return 0;
+    }
+    if (g27 != n27 || g26 != n26 || gbad != bad) {
+        diag("'G' keys: %d of 27 bytes, %d of 26, %d bad", g27, g26, gbad);
+        return 0;
+    }
+    return 1;
+}
+
+/* Turn the store behind 'meta' and 'tredge' back into format 5, as an
+ * older build wrote it: every 'G' key without its component byte, the
+ * format record 5, in one transaction.  The number of 'G' entries
+ * rewritten, or -1. */
+static int downgrade_to_5(DB_ENV *env, DB *meta, DB *tredge)
+{
+    unsigned char k[64], v[16], old[26];
+    DBT key, val, okey, oval;
+    DB_TXN *txn;
+    DBC *c;
+    u_int32_t flag = DB_FIRST;
+    int ret, n = 0;
+
+    if (env->txn_begin(env, NULL, &txn, 0) != 0) {
+        return -1;
+    }
+    if (tredge->cursor(tredge, txn, &c, 0) != 0) {
+        txn->abort(txn);
+        return -1;
+    }
+    memset(&key, 0, sizeof(key));
+    memset(&val, 0, sizeof(val));
+    key.data = k;
+    key.ulen = sizeof(k);
+    key.flags = DB_DBT_USERMEM;
+    val.data = v;
+    val.ulen = sizeof(v);
+    val.flags = DB_DBT_USERMEM;
+    memset(&okey, 0, sizeof(okey));
+    memset(&oval, 0, sizeof(oval));
+    okey.data = old;
+    okey.size = sizeof(old);
+    oval.data = v;
+    while ((ret = c->get(c, &key, &val, flag)) == 0) {
+        flag = DB_NEXT;
+        if (key.size != 27 || k[8] != 'G') {
+            continue;
+        }
+        memcpy(old, k, 9);
+        memcpy(old + 9, k + 10, 17);
+        oval.size = val.size;
+        if ((ret = c->del(c, 0)) != 0
+            || (ret = tredge->put(tredge, txn, &okey, &oval, 0)) != 0) {
+            break;
+        }
+        n++;
+        flag = DB_SET_RANGE;    /* from the first key after the old one */
+    }
+    c->close(c);
+    if (ret != DB_NOTFOUND || set_format(meta, txn, 5) != 0) {
+        txn->abort(txn);
+        return -1;
+    }
+    return txn->commit(txn, 0) == 0 ? n : -1;
+}
+
+/* Open the environment of the closed store 'dir' directly (without
+ * calstore), with meta.db and tredge.db.  0 or -1. */
+static int raw_open(const char *dir, DB_ENV **env, DB **meta, DB **tredge)
+{
+    *env = NULL;
+    *meta = *tredge = NULL;
+    if (db_env_create(env, 0) != 0) {
+        return -1;
+    }
+    if ((*env)->open(*env, dir, DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK
+                     | DB_INIT_LOG | DB_INIT_MPOOL, 0600) != 0
+        || db_create(meta, *env, 0) != 0
+        || (*meta)->open(*meta, NULL, "meta.db", NULL, DB_BTREE,
+                         DB_AUTO_COMMIT, 0600) != 0
+        || db_create(tredge, *env, 0) != 0
+        || (*tredge)->open(*tredge, NULL, "tredge.db", NULL, DB_BTREE,
+                           DB_AUTO_COMMIT, 0600) != 0) {
+        if (*tredge != NULL) {
+            (*tredge)->close(*tredge, 0);
+        }
+        if (*meta != NULL) {
+            (*meta)->close(*meta, 0);
+        }
+        (*env)->close(*env, 0);
+        return -1;
+    }
+    return 0;
+}
+
+static void raw_close(DB_ENV *env, DB *meta, DB *tredge)
+{
+    tredge->close(tredge, 0);
+    meta->close(meta, 0);
+    env->close(env, 0);
+}
+
+/* The queries whose answers must survive the upgrade. */
+static const apr_int64_t u_ranges[][2] = {
+    { T0, T0 + DAY }, { T0 - 10 * YEAR, T0 - 10 * YEAR + DAY },
+    { T0 + 50 * DAY, T0 + 51 * DAY }, { TMIN, TMAX }
+};
+static const apr_uint32_t u_masks[] = {
+    0, COMP_EVENT, COMP_TODO, COMP_JOURNAL, COMP_EVENT | COMP_JOURNAL
+};
+#define U_NRANGES ((int)(sizeof(u_ranges) / sizeof(u_ranges[0])))
+#define U_NMASKS  ((int)(sizeof(u_masks) / sizeof(u_masks[0])))
+#define U_NQUERIES (2 * U_NRANGES * U_NMASKS)
+
+/* Every query of u_ranges x u_masks in calendars 'a' and 'b'. */
+static void u_answers(calstore_t *st, calstore_id_t a, calstore_id_t b,
+                      const char **out, apr_pool_t *pool)
+{
+    int c, r, m, n = 0;
+
+    for (c = 0; c < 2; c++) {
+        for (r = 0; r < U_NRANGES; r++) {
+            for (m = 0; m < U_NMASKS; m++) {
+                out[n++] = range_names(st, c ? b : a, u_ranges[r][0],
+                                       u_ranges[r][1], u_masks[m], pool);
+            }
+        }
+    }
+}
+
+static int u_same(const char **x, const char **y)
+{
+    int i, same = 1;
+
+    for (i = 0; i < U_NQUERIES; i++) {
+        if (strcmp(x[i], y[i]) != 0) {
+            diag("query %d: %s, then %s", i, x[i], y[i]);
+            same = 0;
+        }
+    }
+    return same;
+}
+
+/* A child of the concurrency test: wait for the parent's signal (EOF on
+ * 'fd'), open the store, query the VTODOs of calendar a (expecting 'todo').
+ * Exit 10 if this process upgraded it, 0 if it found it upgraded, another
+ * value on failure. */
+static int child_upgrade(const char *dir, int fd, const char *todo)
+{
+    apr_pool_t *pool;
+    calstore_t *st;
+    char c;
+    int same;
+
+    alarm(60);
+    while (read(fd, &c, 1) < 0 && errno == EINTR) {
+    }
+    log_upgrades = 0;
+    apr_pool_create(&pool, NULL);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    if (st == NULL) {
+        return 2;
+    }
+    same = strcmp(range_names(st, id_of(st, "a", pool), TMIN, TMAX,
+                              COMP_TODO, pool), todo) == 0;
+    calstore_close(st);
+    if (!same) {
+        return 3;
+    }
+    return log_upgrades == 1 ? 10 : log_upgrades == 0 ? 0 : 4;
+}
+
+static void test_upgrade(void)
+{
+    apr_pool_t *pool, *iter;
+    char *dir = make_tmpdir("upgrade");
+    calstore_options_t opts;
+    calstore_t *st;
+    calstore_node_t *a, *b;
+    const char *before[U_NQUERIES], *after[U_NQUERIES];
+    apr_int64_t se[4];
+    DB_ENV *env;
+    DB *meta, *tredge;
+    int i, ups, good = 1;
+
+    diag("U. the in-place upgrade of a format-5 store");
+    apr_pool_create(&pool, gpool);
+    apr_pool_create(&iter, pool);
+    calstore_options_default(&opts);
+    opts.durability = CALSTORE_DURABILITY_WRITE_NOSYNC;
+    opts.cache_bytes = 8 * 1024 * 1024;
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open");
+    if (st == NULL) {
+        return;
+    }
+    calstore_mkcol_ex(st, "a", CALSTORE_COLL_CALENDAR, NULL, &a, pool);
+    calstore_mkcol_ex(st, "b", CALSTORE_COLL_CALENDAR, NULL, &b, pool);
+    /* a: a short and two long VEVENTs (classes 0 and 3), 20 undated
+     * VTODOs, a 30-day VTODO, a 9-day VJOURNAL, and a recurring VEVENT
+     * with both window edges and one long instance; b: an undated VTODO
+     * and an 8-day VEVENT.  27 'G' entries. */
+    good &= put_cal(st, "a/ae1.ics", cal_one(pool, "ae1", COMP_EVENT, T0,
+                                             T0 + HOUR), NULL, NULL, pool)
+            == APR_SUCCESS;
+    good &= put_cal(st, "a/ae2.ics", cal_one(pool, "ae2", COMP_EVENT,
+                                             T0 - 2 * DAY, T0 + 8 * DAY),
+                    NULL, NULL, pool) == APR_SUCCESS;
+    good &= put_cal(st, "a/ae3.ics", cal_one(pool, "ae3", COMP_EVENT,
+                                             T0 - 50 * DAY, T0 + 50 * DAY),
+                    NULL, NULL, pool) == APR_SUCCESS;
+    good &= put_undated(st, "a", 0, 20, pool);
+    good &= put_cal(st, "a/at1.ics", cal_one(pool, "at1", COMP_TODO,
+                                             T0 + 40 * DAY, T0 + 70 * DAY),
+                    NULL, NULL, pool) == APR_SUCCESS;
+    good &= put_cal(st, "a/aj1.ics", cal_one(pool, "aj1", COMP_JOURNAL,
+                                             T0 - DAY, T0 + 8 * DAY),
+                    NULL, NULL, pool) == APR_SUCCESS;
+    se[0] = T0 + 10 * DAY;
+    se[1] = T0 + 10 * DAY + HOUR;
+    se[2] = T0 + 45 * DAY;
+    se[3] = T0 + 55 * DAY;
+    good &= put_cal(st, "a/ar1.ics", cal_info(pool, "ar1", COMP_EVENT,
+                                              T0, T0 + YEAR, 1, 1, 2, se),
+                    NULL, NULL, pool) == APR_SUCCESS;
+    good &= put_undated(st, "b", 100, 101, pool);
+    good &= put_cal(st, "b/be1.ics", cal_one(pool, "be1", COMP_EVENT, T0,
+                                             T0 + 8 * DAY), NULL, NULL, pool)
+            == APR_SUCCESS;
+    ok(good, "put 28 objects into two calendars");
+    u_answers(st, a->id, b->id, before, pool);
+    ok(g_layout_is(st->tredge, 27, 0, 0),
+       "27 'G' keys of 27 bytes, by component");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    /* Back to format 5. */
+    is_int(downgrade_to_5(st->env, st->meta, st->tredge), 27,
+           "rewrite the 27 'G' keys as format 5 did, and the format record");
+    ok(g_layout_is(st->tredge, 0, 27, 0), "27 'G' keys of 26 bytes");
+    is_int(format_of(st->meta), 5, "format record 5");
+    is_int(calstore__check(st, pool), CALSTORE_ECORRUPT,
+           "the check refuses 'G' keys without the component byte");
+    calstore_close(st);
+
+    /* The parent's prepare upgrades it; the opens after it find 6. */
+    ups = log_upgrades;
+    is_int(calstore_prepare(dir, &opts, pool), APR_SUCCESS,
+           "prepare opens a format-5 store");
+    is_int(log_upgrades - ups, 1, "... upgrading it, with a notice");
+    ok(strstr(log_upgrade_msg, "format 5 to 6") != NULL
+       && strstr(log_upgrade_msg, "(27 long instances") != NULL,
+       "... naming the formats and the 27 entries: %s", log_upgrade_msg);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open after the upgrade");
+    if (st == NULL) {
+        return;
+    }
+    is_int(log_upgrades - ups, 1, "... upgrades nothing again");
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 6");
+    ok(g_layout_is(st->tredge, 27, 0, 0), "27 'G' keys of 27 bytes, each "
+       "with its value's component byte");
+    u_answers(st, a->id, b->id, after, pool);
+    ok(u_same(before, after), "%d queries answer as before the upgrade",
+       U_NQUERIES);
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+    good = put_undated(st, "a", 20, 21, pool)
+           && calstore_delete(st, "a/ae3.ics", NULL, pool) == APR_SUCCESS;
+    ok(good, "writes after the upgrade: put an undated VTODO, delete ae3");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+    u_answers(st, a->id, b->id, before, pool);
+
+    /* One transaction: an upgrade that fails half-way leaves format 5 and
+     * every old key.  A malformed 'G' entry sorts last (calendar b,
+     * class 0x7f), after all of a's keys and b's own. */
+    is_int(downgrade_to_5(st->env, st->meta, st->tredge), 27,
+           "back to format 5 (27 'G' entries)");
+    {
+        unsigned char k[26], v[8];
+        DBT key, val;
+
+        calstore_put_be64(k, b->id);
+        k[8] = 'G';
+        k[9] = 0x7f;
+        calstore_put_ord64(k + 10, T0);
+        calstore_put_be64(k + 18, 999999);
+        memset(v, 0, sizeof(v));
+        memset(&key, 0, sizeof(key));
+        memset(&val, 0, sizeof(val));
+        key.data = k;
+        key.size = sizeof(k);
+        val.data = v;
+        val.size = sizeof(v);
+        ok(st->tredge->put(st->tredge, NULL, &key, &val, 0) == 0,
+           "add a 'G' entry with an 8-byte value");
+    }
+    calstore_close(st);
+    ups = log_upgrades;
+    st = NULL;
+    is_int(calstore_open(&st, dir, &opts, pool), CALSTORE_ECORRUPT,
+           "open refuses to upgrade it: ECORRUPT");
+    ok(st == NULL && log_upgrades == ups, "... no handle, no notice");
+    ok(raw_open(dir, &env, &meta, &tredge) == 0, "open the files directly");
+    is_int(format_of(meta), 5, "still format 5");
+    ok(g_layout_is(tredge, 0, 27, 1), "every 'G' key still the old one "
+       "(and the malformed one): none re-keyed");
+    {
+        unsigned char k[26];
+        DBT key;
+
+        calstore_put_be64(k, b->id);
+        k[8] = 'G';
+        k[9] = 0x7f;
+        calstore_put_ord64(k + 10, T0);
+        calstore_put_be64(k + 18, 999999);
+        memset(&key, 0, sizeof(key));
+        key.data = k;
+        key.size = sizeof(k);
+        ok(tredge->del(tredge, NULL, &key, DB_AUTO_COMMIT) == 0,
+           "remove the malformed entry");
+    }
+    raw_close(env, meta, tredge);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL && log_upgrades == ups + 1, "the next open upgrades it");
+    if (st == NULL) {
+        return;
+    }
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 6");
+    u_answers(st, a->id, b->id, after, pool);
+    ok(u_same(before, after), "%d queries answer as before", U_NQUERIES);
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    /* Several processes open a format-5 store at once: one upgrades, the
+     * others wait for it (the format record read with DB_RMW) and find 6. */
+    is_int(downgrade_to_5(st->env, st->meta, st->tredge), 27,
+           "back to format 5 once more");
+    calstore_close(st);
+    {
+        pid_t pids[4];
+        int fds[2], status[4], upgraded = 0, opened = 0;
+        /* Calendar a, TMIN..TMAX (u_ranges[3]), VTODO (u_masks[2]). */
+        const char *todo = before[3 * U_NMASKS + 2];
+
+        ok(pipe(fds) == 0, "a pipe to start the children together");
+        fflush(stdout);
+        for (i = 0; i < 4; i++) {
+            pids[i] = fork();
+            if (pids[i] == 0) {
+                close(fds[1]);
+                _exit(child_upgrade(dir, fds[0], todo));
+            }
+        }
+        close(fds[0]);
+        apr_sleep(apr_time_from_msec(100));
+        close(fds[1]);              /* go */
+        for (i = 0; i < 4; i++) {
+            status[i] = wait_child(pids[i], 60);
+            opened += status[i] == 0 || status[i] == 10;
+            upgraded += status[i] == 10;
+        }
+        ok(opened == 4, "four processes opened it at once (exit %d %d %d "
+           "%d)", status[0], status[1], status[2], status[3]);
+        is_int(upgraded, 1, "exactly one of them upgraded it");
+    }
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open");
+    if (st == NULL) {
+        return;
+    }
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 6");
+    ok(g_layout_is(st->tredge, 27, 0, 0), "27 'G' keys of 27 bytes");
+    u_answers(st, a->id, b->id, after, pool);
+    ok(u_same(before, after), "%d queries answer as before", U_NQUERIES);
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    /* Any other format is refused, and left as it is. */
+    ok(set_format(st->meta, NULL, 4) == 0, "write format 4");
+    calstore_close(st);
+    is_int(calstore_open(&st, dir, &opts, pool), CALSTORE_EFORMAT,
+           "open refuses format 4");
+    is_int(calstore_prepare(dir, &opts, pool), CALSTORE_EFORMAT,
+           "prepare refuses format 4");
+    ok(raw_open(dir, &env, &meta, &tredge) == 0, "open the files directly");
+    is_int(format_of(meta), 4, "still format 4");
+    ok(g_layout_is(tredge, 27, 0, 0), "'G' keys untouched");
+    raw_close(env, meta, tredge);
+    is_int(run_verify(dir), 0, "db5.3_verify passes");
+    apr_pool_destroy(pool);
+    rm_rf(dir);
+}
+
 /* ---- M. misc ------------------------------------------------------------ */
 
 static void test_strerror(void)
@@ -4987,6 +5684,12 @@ rest:
     }
     if (want('S')) {
         test_scaling();
+    }
+    if (want('P')) {
+        test_long_by_comp();
+    }
+    if (want('U')) {
+        test_upgrade();
     }
     if (want('X')) {
         test_sync_model();
