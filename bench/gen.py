@@ -5,19 +5,28 @@
 
 Writes DIR/obj-NNNNNN.ics for i in [0, N) plus DIR/MANIFEST (one line per
 object: name, component, recurring flag, size) and DIR/DONE.  Object i is
-produced by its own random.Random(f"{seed}:{i}"), so the first 1,000 objects
-of the 100k set are exactly the 1k set: the sets are prefixes of each other
-and the same seed always gives the same bytes.  An existing complete DIR
-(DONE present with the same parameters) is reused.
+produced by its own random.Random(f"{seed}:{i}"), so the same seed and count
+always give the same bytes.  An existing complete DIR (DONE present with the
+same parameters) is reused.
 
 The mix (see bench/README.md): ~10% VTODO, ~15% recurring VEVENTs (weekly,
 daily, monthly; COUNT, UNTIL or unbounded; some with EXDATE, some with an
 overridden instance), time zones (TZID with its VTIMEZONE, TZID of the
 system database without VTIMEZONE, a Windows zone name, UTC, floating,
 all-day), ORGANIZER/ATTENDEEs on ~30%, VALARMs on ~40%, TRANSP/STATUS
-variety, ~2 KB per object on average.  Dates are spread uniformly over
-REF +- 5 years; REF is fixed (2026-06-01T00:00:00Z, a Monday) so every run
-queries the same data.
+variety, ~2 KB per object on average.  REF is fixed (2026-06-01T00:00:00Z,
+a Monday) so every run queries the same data.
+
+Density is the same at every size: dates (DTSTART of events, of to-dos and
+the day their DUE counts from) are spread uniformly over REF +- span_days(N)
+whole days, span_days(N) = 5*365 * N / 100000 (floor, at least
+MIN_SPAN_DAYS): 100k -> +- 1825 days (5 years, the v1 data set exactly),
+10k -> +- 182 days, 1k -> +- 18 days.  A calendar grows by covering a longer
+period, not by getting denser, so a one-week query holds about as many
+one-off events at every size (recurring rules keep their own lengths, so
+those started long before the week still reach into it at the larger sizes).
+Because the span depends on N, a smaller set is NOT a prefix of a larger one:
+each size is generated into its own directory (FORMAT_VERSION "v2").
 """
 
 import argparse
@@ -27,8 +36,15 @@ import random
 import sys
 
 REF = dt.datetime(2026, 6, 1, 0, 0, 0)          # UTC, a Monday
-SPAN_DAYS = 5 * 365                              # +- 5 years around REF
-FORMAT_VERSION = "v1"
+SPAN_DAYS_100K = 5 * 365                         # +- 5 years around REF at 100k objects
+MIN_SPAN_DAYS = 3                                # floor for tiny calendars
+FORMAT_VERSION = "v2"                            # v1: +- 5 years at every size
+
+
+def span_days(count):
+    """Half-width in whole days of the date range of a calendar of `count`
+    objects: proportional to the count (constant density), 1825 at 100k."""
+    return max(MIN_SPAN_DAYS, SPAN_DAYS_100K * count // 100000)
 
 VTIMEZONES = {
     "Europe/Berlin": [
@@ -116,8 +132,9 @@ def fmt_date(t):
 
 
 class Obj:
-    def __init__(self, i, seed):
+    def __init__(self, i, seed, span):
         self.i = i
+        self.span = span                             # dates in REF +- span days
         self.rng = random.Random("%s:%d" % (seed, i))
         self.uid = "bench-%06d-%08x@example.org" % (i, self.rng.getrandbits(32))
         self.lines = []
@@ -211,7 +228,7 @@ def make_event(o, rng, recurring):
         mode, tzid, with_vtz = "tz", "Europe/Berlin", True
     if with_vtz:
         o.tz_needed.add(tzid)
-    day = REF + dt.timedelta(days=rng.randrange(-SPAN_DAYS, SPAN_DAYS))
+    day = REF + dt.timedelta(days=rng.randrange(-o.span, o.span))
     if mode == "date":
         start = day.replace(hour=0, minute=0)
         end = start + dt.timedelta(days=rng.choice([1, 1, 1, 2, 3]))
@@ -304,7 +321,7 @@ def make_todo(o, rng):
         mode = "utc"
     if with_vtz:
         o.tz_needed.add(tzid)
-    day = REF + dt.timedelta(days=rng.randrange(-SPAN_DAYS, SPAN_DAYS))
+    day = REF + dt.timedelta(days=rng.randrange(-o.span, o.span))
     start = day.replace(hour=9) if mode != "date" else day
     due = start + dt.timedelta(days=rng.randint(1, 30))
     stamp = REF - dt.timedelta(days=rng.randrange(0, 400))
@@ -333,8 +350,9 @@ def make_todo(o, rng):
     L.append("END:VTODO")
 
 
-def make_object(i, seed):
-    o = Obj(i, seed)
+def make_object(i, seed, count):
+    """Object i of a calendar of `count` objects (the count sets the date span)."""
+    o = Obj(i, seed, span_days(count))
     rng = o.rng
     r = rng.random()
     if r < 0.10:
@@ -352,7 +370,7 @@ def make_object(i, seed):
 
 
 def generate(out, count, seed, quiet=False):
-    tag = "%s seed=%s count=%d" % (FORMAT_VERSION, seed, count)
+    tag = "%s seed=%s count=%d span=%d" % (FORMAT_VERSION, seed, count, span_days(count))
     done = os.path.join(out, "DONE")
     if os.path.exists(done) and open(done).read().strip() == tag:
         return False
@@ -360,7 +378,7 @@ def generate(out, count, seed, quiet=False):
     manifest = []
     total = 0
     for i in range(count):
-        o, body = make_object(i, seed)
+        o, body = make_object(i, seed, count)
         name = "obj-%06d.ics" % i
         with open(os.path.join(out, name), "wb") as f:
             f.write(body)
@@ -393,8 +411,8 @@ def main():
     generate(a.out, a.count, a.seed)
     rows = read_manifest(a.out)
     n = len(rows)
-    print("%d objects, %.0f bytes average, %.1f%% VTODO, %.1f%% recurring" % (
-        n, sum(r[3] for r in rows) / n, 100.0 * sum(r[1] == "VTODO" for r in rows) / n,
+    print("%d objects, dates REF +- %d days, %.0f bytes average, %.1f%% VTODO, %.1f%% recurring" % (
+        n, span_days(n), sum(r[3] for r in rows) / n, 100.0 * sum(r[1] == "VTODO" for r in rows) / n,
         100.0 * sum(r[2] for r in rows) / n))
 
 
