@@ -731,6 +731,22 @@ static apr_status_t caldav_query_candidate(void *baton,
     return APR_SUCCESS;
 }
 
+/* A candidate the store proved from its index entry (an exact VEVENT
+ * instance overlaps the simple filter's range): a match, sent without
+ * reading its record or body (calendar-data reads the body if asked). */
+static apr_status_t caldav_query_proven(void *baton,
+                                        const calstore_node_t *node,
+                                        const void *record, apr_size_t rlen,
+                                        apr_pool_t *scratch)
+{
+    caldav_query_baton *qb = baton;
+
+    qb->ctx->matched++;
+    caldav_send_resource(qb->ctx, caldav_member_resource(qb->coll, node,
+                                                         scratch), scratch);
+    return APR_SUCCESS;
+}
+
 static dav_error *caldav_report_query(caldav_report_ctx *ctx)
 {
     request_rec *r = ctx->r;
@@ -812,9 +828,18 @@ static dav_error *caldav_report_query(caldav_report_ctx *ctx)
                                     scratch);
         }
         else {
-            rv = calstore_query_range(target->info->st,
-                                      target->info->node->id, hs, he, mask,
-                                      caldav_query_candidate, &qb, scratch);
+            /* The store proves VEVENT matches from exact index entries
+             * when the filter is one VEVENT comp-filter with a time-range
+             * and nothing else, whose range the store is asked for. */
+            int prove = qb.simple_kind == CALCORE_COMP_VEVENT
+                        && qb.simple_tr != NULL
+                        && qb.simple_tr->start == hs
+                        && qb.simple_tr->end == he;
+
+            rv = calstore_query_range_proven(
+                target->info->st, target->info->node->id, hs, he, mask,
+                caldav_query_candidate, prove ? caldav_query_proven : NULL,
+                &qb, scratch);
         }
         if (rv != APR_SUCCESS) {
             /* the status is sent: mod_dav aborts the connection */

@@ -582,7 +582,9 @@ static apr_status_t calobj_from_info(const calstore_calinfo_t *cal,
     }
     co->comp = cal->comp;
     co->flags = (cal->before ? CALSTORE_CALOBJ_BEFORE : 0)
-                | (cal->after ? CALSTORE_CALOBJ_AFTER : 0);
+                | (cal->after ? CALSTORE_CALOBJ_AFTER : 0)
+                | (cal->exact && cal->comp == CALCORE_COMP_VEVENT
+                   ? CALSTORE_CALOBJ_EXACT : 0);
     co->win_from = cal->win_from;
     co->win_until = cal->win_until;
     if (cal->first == 0 && cal->last == 0) {
@@ -668,7 +670,8 @@ static int calobj_decode(const void *data, apr_size_t len, calobj_t *co,
     int i;
 
     if (len < CALSTORE_CALOBJ_FIXED || buf[0] != CALSTORE_CALOBJ_REC_VERSION
-        || (buf[1] & ~(CALSTORE_CALOBJ_BEFORE | CALSTORE_CALOBJ_AFTER))) {
+        || (buf[1] & ~(CALSTORE_CALOBJ_BEFORE | CALSTORE_CALOBJ_AFTER
+                       | CALSTORE_CALOBJ_EXACT))) {
         return -1;
     }
     u = calstore_get_be32(buf + 24);
@@ -848,12 +851,15 @@ static apr_status_t put_kv(calstore_t *st, DB *db, DB_TXN *txn,
  * 'coll', and all its index entries.  Raises coll->rec.maxdur when one of
  * its short instances is longer; the caller writes coll's record (bump). */
 /* The value of a tr / 'G' entry: be64(end) + the object's component byte
- * (so a query for one kind skips the others without reading anything). */
+ * (so a query for one kind skips the others without reading anything),
+ * with CALSTORE_SPAN_EXACT when the span is one exact VEVENT instance. */
 static void span_val(unsigned char *v, const calstore_span_t *sp,
                      const calobj_t *co)
 {
     calstore_put_be64(v, (apr_uint64_t)sp->end);
-    v[8] = (unsigned char)(co->comp & CALSTORE_RES_COMP_MASK);
+    v[8] = (unsigned char)((co->comp & CALSTORE_SPAN_KIND)
+                           | ((co->flags & CALSTORE_CALOBJ_EXACT)
+                              ? CALSTORE_SPAN_EXACT : 0));
 }
 
 /* The value of an 'L' ('H') edge: the component byte + be64(first start)
@@ -2746,13 +2752,18 @@ typedef struct found_t {
     calstore_node_t *node;
     const void *record;
     apr_size_t len;
+    int proven;                 /* an index entry proved the overlap: no
+                                   record was read                         */
 } found_t;
 
 /* Read the candidates 'ids' (members of 'coll' whose kind is in
- * 'comp_mask') into 'out' (found_t); vanished ones are skipped. */
+ * 'comp_mask') into 'out' (found_t); vanished ones are skipped.  For the
+ * candidates whose 'proven' flag (a char per id; the array may be NULL) is
+ * set, the record is not read. */
 static apr_status_t read_found(calstore_t *st, DB_TXN *txn,
                                calstore_id_t coll, apr_uint32_t comp_mask,
                                const apr_array_header_t *ids,
+                               const apr_array_header_t *proven,
                                apr_array_header_t *out, apr_pool_t *pool)
 {
     calstore_id_t id, parent;
@@ -2785,6 +2796,14 @@ static apr_status_t read_found(calstore_t *st, DB_TXN *txn,
                 && !(ref.rec.flags & comp_mask & CALSTORE_RES_COMP_MASK))) {
             continue;
         }
+        if (proven && APR_ARRAY_IDX(proven, i, char)) {
+            f = apr_array_push(out);
+            f->node = make_node(&ref, pool);
+            f->record = NULL;
+            f->len = 0;
+            f->proven = 1;
+            continue;
+        }
         rv = get_calobj_blob(st, txn, id, &blob, &len, pool);
         if (rv == CALSTORE_ENOENT) {
             continue;
@@ -2796,13 +2815,14 @@ static apr_status_t read_found(calstore_t *st, DB_TXN *txn,
         f->node = make_node(&ref, pool);
         f->record = blob;
         f->len = len;
+        f->proven = 0;
     }
     return APR_SUCCESS;
 }
 
 static apr_status_t call_found(const apr_array_header_t *found,
-                               calstore_obj_cb *cb, void *baton,
-                               apr_pool_t *scratch)
+                               calstore_obj_cb *cb, calstore_obj_cb *proven,
+                               void *baton, apr_pool_t *scratch)
 {
     const found_t *f;
     apr_status_t rv = APR_SUCCESS;
@@ -2811,7 +2831,8 @@ static apr_status_t call_found(const apr_array_header_t *found,
     for (i = 0; rv == APR_SUCCESS && i < found->nelts; i++) {
         f = &APR_ARRAY_IDX(found, i, found_t);
         apr_pool_clear(scratch);
-        rv = cb(baton, f->node, f->record, f->len, scratch);
+        rv = (f->proven ? proven : cb)(baton, f->node, f->record, f->len,
+                                      scratch);
     }
     return rv;
 }
@@ -2847,7 +2868,9 @@ typedef struct query_baton_t {
     qpos_t pos;                 /* committed position                      */
     qpos_t next;                /* position after this transaction         */
     idset_t seen;               /* ids reported or skipped so far          */
+    int prove;                  /* look for entries that prove an overlap  */
     apr_array_header_t *ids;    /* new candidates of this transaction      */
+    apr_array_header_t *proven; /* char per id: an entry proved it         */
     apr_array_header_t *found;  /* found_t                                 */
     apr_pool_t *pool;           /* 'seen' lives here                       */
     apr_pool_t *batchpool;
@@ -2906,7 +2929,7 @@ static int entry_wanted(const query_baton_t *b, int filter,
 
     switch (filter) {
     case 1:
-        comp = v[8];
+        comp = v[8] & CALSTORE_SPAN_KIND;
         if ((apr_int64_t)calstore_get_be64(v) < b->qs) {
             return 0;
         }
@@ -2927,6 +2950,21 @@ static int entry_wanted(const query_baton_t *b, int filter,
         return 1;
     }
     return b->comp_mask == 0 || (comp & b->comp_mask) != 0;
+}
+
+/* Does the tr / 'G' entry of a span starting at 'start' with value 'v'
+ * prove by itself that its object overlaps [qs, qe) (RFC 4791 9.9)?  Only
+ * an exact VEVENT span can (CALSTORE_SPAN_EXACT). */
+static int entry_proves(const query_baton_t *b, apr_int64_t start,
+                        const unsigned char *v)
+{
+    apr_int64_t end = (apr_int64_t)calstore_get_be64(v);
+
+    if (!(v[8] & CALSTORE_SPAN_EXACT)) {
+        return 0;
+    }
+    return end > start ? start < b->qe && end > b->qs
+                       : b->qs <= start && start < b->qe;
 }
 
 /* Advance 'q' (b->next) through the current phase: read index entries from
@@ -3057,6 +3095,12 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         if (entry_wanted(b, filter, val.data)
             && !idset_has(&b->seen, obj) && idset_add(local, obj, scratch)) {
             APR_ARRAY_PUSH(b->ids, calstore_id_t) = obj;
+            /* the span's start precedes the object id in the key */
+            APR_ARRAY_PUSH(b->proven, char) = (char)(
+                b->prove && filter == 1
+                && entry_proves(b, (apr_int64_t)calstore_get_ord64(
+                                       (unsigned char *)key.data + keylen
+                                       - 16), val.data));
         }
         if (b->ids->nelts >= CALSTORE_BATCH || *budget <= 0) {
             /* key + "\0" is the smallest key after key. */
@@ -3125,6 +3169,7 @@ static apr_status_t query_range_txn(calstore_t *st, DB_TXN *txn, void *baton,
     apr_pool_clear(b->batchpool);
     b->ids = apr_array_make(b->batchpool, CALSTORE_BATCH,
                             sizeof(calstore_id_t));
+    b->proven = apr_array_make(b->batchpool, CALSTORE_BATCH, sizeof(char));
     b->found = apr_array_make(b->batchpool, CALSTORE_BATCH, sizeof(found_t));
     b->next = b->pos;
     if (b->first) {
@@ -3147,8 +3192,8 @@ static apr_status_t query_range_txn(calstore_t *st, DB_TXN *txn, void *baton,
             return rv;
         }
     }
-    return read_found(st, txn, b->coll, b->comp_mask, b->ids, b->found,
-                      b->batchpool);
+    return read_found(st, txn, b->coll, b->comp_mask, b->ids, b->proven,
+                      b->found, b->batchpool);
 }
 
 apr_status_t calstore_query_range(calstore_t *st, calstore_id_t coll,
@@ -3156,6 +3201,17 @@ apr_status_t calstore_query_range(calstore_t *st, calstore_id_t coll,
                                   apr_uint32_t comp_mask,
                                   calstore_obj_cb *cb, void *baton,
                                   apr_pool_t *pool)
+{
+    return calstore_query_range_proven(st, coll, start, end, comp_mask, cb,
+                                       NULL, baton, pool);
+}
+
+apr_status_t calstore_query_range_proven(calstore_t *st, calstore_id_t coll,
+                                         apr_int64_t start, apr_int64_t end,
+                                         apr_uint32_t comp_mask,
+                                         calstore_obj_cb *cb,
+                                         calstore_obj_cb *proven,
+                                         void *baton, apr_pool_t *pool)
 {
     query_baton_t b;
     apr_pool_t *qpool, *scratch;
@@ -3170,6 +3226,7 @@ apr_status_t calstore_query_range(calstore_t *st, calstore_id_t coll,
     b.qs = start;
     b.qe = end;
     b.comp_mask = comp_mask;
+    b.prove = proven != NULL;
     b.first = 1;
     b.pos.phase = Q_TR;
     apr_pool_create(&qpool, pool);
@@ -3189,7 +3246,7 @@ apr_status_t calstore_query_range(calstore_t *st, calstore_id_t coll,
         for (i = 0; i < b.ids->nelts; i++) {
             idset_add(&b.seen, APR_ARRAY_IDX(b.ids, i, calstore_id_t), qpool);
         }
-        rv = call_found(b.found, cb, baton, scratch);
+        rv = call_found(b.found, cb, proven, baton, scratch);
         if (rv != APR_SUCCESS || b.pos.phase == Q_DONE) {
             break;
         }
@@ -3253,7 +3310,7 @@ static apr_status_t query_all_txn(calstore_t *st, DB_TXN *txn, void *baton,
         b->last_len = m->nlen;
         b->done = 0;
     }
-    return read_found(st, txn, b->coll, b->comp_mask, ids, b->found,
+    return read_found(st, txn, b->coll, b->comp_mask, ids, NULL, b->found,
                       b->batchpool);
 }
 
@@ -3283,7 +3340,7 @@ apr_status_t calstore_query_all(calstore_t *st, calstore_id_t coll,
             break;
         }
         b.first = 0;
-        rv = call_found(b.found, cb, baton, scratch);
+        rv = call_found(b.found, cb, NULL, baton, scratch);
         if (rv != APR_SUCCESS || b.done) {
             break;
         }
@@ -5001,7 +5058,8 @@ static apr_status_t check_entry(calstore_t *st, DB_TXN *txn, const DBT *key,
              && (k[8] == CALSTORE_EDGE_LONG
                  ? key->size == CALSTORE_LONG_KEY
                    && val->size == CALSTORE_SPAN_VAL
-                   && k[9] == ((const unsigned char *)val->data)[8]
+                   && k[9] == (((const unsigned char *)val->data)[8]
+                               & CALSTORE_SPAN_KIND)
                  : (k[8] == CALSTORE_EDGE_BEFORE
                     || k[8] == CALSTORE_EDGE_AFTER)
                    && key->size == CALSTORE_EDGE_KEY

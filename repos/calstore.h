@@ -419,6 +419,14 @@ typedef struct calstore_calinfo_t {
                                  window edges of objects that cannot reach
                                  its range                                  */
     const apr_array_header_t *instances; /* calstore_span_t, by start       */
+    int exact;                /* for a VEVENT: every instance is [start,
+                                 end] exactly (no floating or DATE times
+                                 widened), so its RFC 4791 9.9 test is
+                                 start < qe && end > qs, or qs <= start < qe
+                                 when end == start; lets queries prove
+                                 matches from the index alone
+                                 (calstore_query_range_proven); ignored
+                                 for other kinds                            */
 } calstore_calinfo_t;
 
 /* calstore_put() for a resource whose parent may be a calendar collection.
@@ -504,6 +512,20 @@ apr_status_t calstore_query_range(calstore_t *st, calstore_id_t coll,
                                   apr_uint32_t comp_mask,
                                   calstore_obj_cb *cb, void *baton,
                                   apr_pool_t *pool);
+
+/* calstore_query_range() that also proves matches: an object one of whose
+ * listed instances is an exact VEVENT instance (calinfo 'exact') that
+ * overlaps [start, end) by the RFC 4791 9.9 rule is reported to 'proven'
+ * instead of 'cb', with record NULL and len 0 (its record is not read);
+ * every other candidate goes to 'cb' as in calstore_query_range().  Each
+ * object is reported once, to one of them.  'proven' NULL is
+ * calstore_query_range(). */
+apr_status_t calstore_query_range_proven(calstore_t *st, calstore_id_t coll,
+                                         apr_int64_t start, apr_int64_t end,
+                                         apr_uint32_t comp_mask,
+                                         calstore_obj_cb *cb,
+                                         calstore_obj_cb *proven,
+                                         void *baton, apr_pool_t *pool);
 
 /* Every calendar object of 'coll' whose kind is in 'comp_mask' (0 = any),
  * in name order, with its record.  Batches, errors and concurrency as

@@ -162,6 +162,10 @@ apr_status_t calstore_calinfo_build(calstore_calinfo_t *info,
     info->record_len = rec_len;
     info->win_from = idx->inst_from;
     info->win_until = idx->inst_until;
+    /* a VEVENT's spans are its instances' own times unless floating or
+     * DATE values were read in the calendar's zone (and widened below) */
+    info->exact = idx->kind == CALCORE_COMP_VEVENT
+                  && !(idx->flags & CALCORE_INDEX_FLOATING);
     /* Floating times and DATEs are read in the calendar's timezone, which
      * may change later (or a query may bring its own C:timezone): index
      * them widened by the largest UTC offsets, so the index stays a

@@ -323,7 +323,8 @@ static APR_INLINE apr_uint64_t calstore_long_class_max(int k)
         0    1  record version (CALSTORE_CALOBJ_REC_VERSION)
         1    1  flags: 0x01 before (unlisted instances end at or before
                 win_from), 0x02 after (unlisted instances start at or after
-                win_until)
+                win_until), 0x04 exact (every span is a VEVENT instance
+                with its own times: CALSTORE_SPAN_EXACT on its entries)
         2    2  reserved, 0
         4    4  comp (calcore_comp_e of the object)
         8    8  win_from  (UTC seconds, two's complement)
@@ -345,6 +346,15 @@ static APR_INLINE apr_uint64_t calstore_long_class_max(int k)
 #define CALSTORE_CALOBJ_FIXED        52
 #define CALSTORE_CALOBJ_BEFORE       0x01
 #define CALSTORE_CALOBJ_AFTER        0x02
+#define CALSTORE_CALOBJ_EXACT        0x04
+
+/* In the component byte of a tr / 'G' entry's value (never in a key): the
+ * span is exactly one VEVENT instance [start, end] of an object without
+ * floating times, so its RFC 4791 9.9 test is start < qe && end > qs
+ * (end > start) or qs <= start < qe (end == start): the entry alone
+ * proves that the object overlaps a range.  The other bits are the kind. */
+#define CALSTORE_SPAN_EXACT          0x80
+#define CALSTORE_SPAN_KIND           0x7f
 
 /* ---- change log (format 3) ---------------------------------------------
 

@@ -1882,6 +1882,8 @@ typedef struct objs_t {
     int dups;
     int bad_records;                /* record != "REC:<uid>..." */
     int stop_after;
+    apr_hash_t *proven;             /* names reported as proven          */
+    int proven_with_record;         /* a proven report with a record      */
     calstore_t *st;                 /* re-enter the store from the callback */
     int reenter_failures;
     apr_pool_t *pool;
@@ -1894,8 +1896,31 @@ static objs_t *objs_new(apr_pool_t *pool)
     o->names = apr_array_make(pool, 16, sizeof(char *));
     o->ids = apr_array_make(pool, 16, sizeof(calstore_id_t));
     o->seen = apr_hash_make(pool);
+    o->proven = apr_hash_make(pool);
     o->pool = pool;
     return o;
+}
+
+/* calstore_query_range_proven()'s 'proven' callback: as objs_cb, without
+ * a record. */
+static apr_status_t objs_proven_cb(void *baton, const calstore_node_t *node,
+                                   const void *record, apr_size_t len,
+                                   apr_pool_t *scratch)
+{
+    objs_t *o = baton;
+    char *name = apr_pstrdup(o->pool, node->name);
+
+    if (apr_hash_get(o->seen, name, APR_HASH_KEY_STRING)) {
+        o->dups++;
+    }
+    apr_hash_set(o->seen, name, APR_HASH_KEY_STRING, name);
+    apr_hash_set(o->proven, name, APR_HASH_KEY_STRING, name);
+    APR_ARRAY_PUSH(o->names, char *) = name;
+    APR_ARRAY_PUSH(o->ids, calstore_id_t) = node->id;
+    if (record != NULL || len != 0) {
+        o->proven_with_record++;
+    }
+    return APR_SUCCESS;
 }
 
 static apr_status_t objs_cb(void *baton, const calstore_node_t *node,
@@ -2682,6 +2707,7 @@ typedef struct bobj_t {
     apr_array_header_t *truth;      /* calstore_span_t */
     apr_array_header_t *listed;     /* calstore_span_t */
     int present;
+    int exact;                      /* calinfo 'exact' (VEVENTs only)   */
 } bobj_t;
 
 static void bobj_push(apr_array_header_t *arr, apr_int64_t s, apr_int64_t e)
@@ -2729,6 +2755,7 @@ static calstore_calinfo_t *bobj_info(const bobj_t *o, apr_pool_t *pool)
     ci->before = o->before;
     ci->after = o->after;
     ci->instances = o->listed;
+    ci->exact = o->exact;
     return ci;
 }
 
@@ -2804,6 +2831,7 @@ static void bobj_random(bobj_t *o, int i, int version, apr_pool_t *pool)
         bobj_push(o->truth, TMIN, T0 - 2 * YEAR);
     }
     bobj_index(o);
+    o->exact = o->comp == COMP_EVENT && i > 2 && rnd(3) != 0;
 }
 
 /* What calstore_query_range() promises: sorted joined names. */
@@ -2874,6 +2902,7 @@ static void run_random_queries(calstore_t *st, calstore_id_t coll,
                                           COMP_EVENT | COMP_JOURNAL };
     apr_pool_t *iter;
     int q, wrong = 0, missed = 0, dups = 0, bad_rec = 0, total = 0;
+    int proven = 0, false_proofs = 0, with_record = 0;
 
     apr_pool_create(&iter, pool);
     for (q = 0; q < nq; q++) {
@@ -2949,10 +2978,42 @@ static void run_random_queries(calstore_t *st, calstore_id_t coll,
             mask = masks[rnd(3)];
         }
         o = objs_new(iter);
-        if (calstore_query_range(st, coll, qs, qe, mask, objs_cb, o, iter)
-            != APR_SUCCESS) {
+        if ((q % 2
+             ? calstore_query_range_proven(st, coll, qs, qe, mask, objs_cb,
+                                           objs_proven_cb, o, iter)
+             : calstore_query_range(st, coll, qs, qe, mask, objs_cb, o,
+                                    iter)) != APR_SUCCESS) {
             wrong++;
             continue;
+        }
+        /* Every proof must hold: an exact object with a listed instance
+         * that meets [qs, qe) by the VEVENT rule of RFC 4791 9.9. */
+        {
+            apr_hash_index_t *hi;
+
+            for (hi = apr_hash_first(iter, o->proven); hi;
+                 hi = apr_hash_next(hi)) {
+                const char *name = apr_hash_this_key(hi);
+                bobj_t *b = &objs[atoi(name + 1)];
+                int j, holds = 0;
+
+                proven++;
+                for (j = 0; b->exact && !holds && j < b->listed->nelts;
+                     j++) {
+                    calstore_span_t *sp = &APR_ARRAY_IDX(b->listed, j,
+                                                         calstore_span_t);
+
+                    holds = sp->end > sp->start
+                            ? sp->start < qe && sp->end > qs
+                            : qs <= sp->start && sp->start < qe;
+                }
+                if (!holds && false_proofs++ == 0) {
+                    diag("%s proven for [%" APR_INT64_T_FMT ", %"
+                         APR_INT64_T_FMT ") without an instance there",
+                         name, qs, qe);
+                }
+            }
+            with_record += o->proven_with_record;
         }
         total += o->names->nelts;
         dups += o->dups;
@@ -2974,6 +3035,11 @@ static void run_random_queries(calstore_t *st, calstore_id_t coll,
            "missed", what);
     is_int(dups, 0, "%s: no object reported twice", what);
     is_int(bad_rec, 0, "%s: every record handed back", what);
+    ok(proven > 0, "%s: %d objects proven from the index alone", what,
+       proven);
+    is_int(false_proofs, 0, "%s: every proof holds (an exact VEVENT "
+           "instance meets the range)", what);
+    is_int(with_record, 0, "%s: proven objects come without a record", what);
 }
 
 #define QOBJS 400
