@@ -820,14 +820,23 @@ static void long_key(unsigned char *k, calstore_id_t coll,
     calstore_put_be64(k + 19, obj);
 }
 
+/* The 'L' ('H') key of object 'obj' described by 'co': its win_from and
+ * first (win_until and last); see calstore_edge_key(). */
 static void edge_key(unsigned char *k, calstore_id_t coll, int kind,
-                     apr_int64_t boundary, calstore_id_t obj)
+                     const calobj_t *co, calstore_id_t obj)
 {
-    calstore_put_be64(k, coll);
-    k[8] = (unsigned char)kind;
-    calstore_put_ord64(k + 9, boundary);
-    calstore_put_be64(k + 17, obj);
+    if (kind == CALSTORE_EDGE_BEFORE) {
+        calstore_edge_key(k, coll, kind, co->win_from, co->first, obj);
+    }
+    else {
+        calstore_edge_key(k, coll, kind, co->win_until, co->last, obj);
+    }
 }
+
+/* Every tr and tredge key fits a buffer of CALSTORE_EDGE_KEY bytes. */
+typedef char calstore__edge_key_is_longest[
+    CALSTORE_EDGE_KEY >= CALSTORE_TR_KEY
+    && CALSTORE_EDGE_KEY >= CALSTORE_LONG_KEY ? 1 : -1];
 
 static unsigned char *uid_key(calstore_id_t coll, const char *uid,
                               apr_size_t ulen, apr_size_t *size,
@@ -877,7 +886,7 @@ static apr_status_t cal_index(calstore_t *st, DB_TXN *txn, node_ref_t *coll,
                               apr_size_t nlen, const calobj_t *co,
                               apr_pool_t *pool)
 {
-    unsigned char k[32], k8[8], v[16], *rec, *uk;
+    unsigned char k[CALSTORE_EDGE_KEY], k8[8], v[16], *rec, *uk;
     apr_size_t size, usize;
     apr_uint64_t maxdur = coll->rec.maxdur;
     apr_status_t rv;
@@ -914,7 +923,7 @@ static apr_status_t cal_index(calstore_t *st, DB_TXN *txn, node_ref_t *coll,
         }
     }
     if (co->flags & CALSTORE_CALOBJ_BEFORE) {
-        edge_key(k, coll->rec.id, CALSTORE_EDGE_BEFORE, co->win_from, id);
+        edge_key(k, coll->rec.id, CALSTORE_EDGE_BEFORE, co, id);
         edge_val(v, CALSTORE_EDGE_BEFORE, co);
         if ((rv = put_kv(st, st->tredge, txn, k, CALSTORE_EDGE_KEY, v,
                          CALSTORE_EDGE_VAL, "writing a window edge"))
@@ -923,7 +932,7 @@ static apr_status_t cal_index(calstore_t *st, DB_TXN *txn, node_ref_t *coll,
         }
     }
     if (co->flags & CALSTORE_CALOBJ_AFTER) {
-        edge_key(k, coll->rec.id, CALSTORE_EDGE_AFTER, co->win_until, id);
+        edge_key(k, coll->rec.id, CALSTORE_EDGE_AFTER, co, id);
         edge_val(v, CALSTORE_EDGE_AFTER, co);
         if ((rv = put_kv(st, st->tredge, txn, k, CALSTORE_EDGE_KEY, v,
                          CALSTORE_EDGE_VAL, "writing a window edge"))
@@ -942,7 +951,7 @@ static apr_status_t cal_unindex(calstore_t *st, DB_TXN *txn,
                                 const calobj_t *co, int drop,
                                 apr_pool_t *pool)
 {
-    unsigned char k[32], *uk;
+    unsigned char k[CALSTORE_EDGE_KEY], *uk;
     apr_size_t usize;
     apr_status_t rv;
     int i;
@@ -970,14 +979,14 @@ static apr_status_t cal_unindex(calstore_t *st, DB_TXN *txn,
         }
     }
     if (co->flags & CALSTORE_CALOBJ_BEFORE) {
-        edge_key(k, coll, CALSTORE_EDGE_BEFORE, co->win_from, id);
+        edge_key(k, coll, CALSTORE_EDGE_BEFORE, co, id);
         if ((rv = del_key(st, st->tredge, txn, k, CALSTORE_EDGE_KEY,
                           "deleting a window edge")) != APR_SUCCESS) {
             return rv;
         }
     }
     if (co->flags & CALSTORE_CALOBJ_AFTER) {
-        edge_key(k, coll, CALSTORE_EDGE_AFTER, co->win_until, id);
+        edge_key(k, coll, CALSTORE_EDGE_AFTER, co, id);
         if ((rv = del_key(st, st->tredge, txn, k, CALSTORE_EDGE_KEY,
                           "deleting a window edge")) != APR_SUCCESS) {
             return rv;
@@ -2844,8 +2853,11 @@ typedef enum {
                        present, among the components the query wants   */
     Q_LONG,         /* tredge 'G' component c, class k: start in
                        [qs - max_k, qe], end >= qs                       */
-    Q_BEFORE,       /* tredge 'L': boundary >= qs                        */
-    Q_AFTER,        /* tredge 'H': boundary <= qe                        */
+    Q_BEFORE,       /* tredge 'L': boundary >= qs, first <= qe: of each
+                       boundary the leading edges, then a jump to the
+                       next boundary                                     */
+    Q_AFTER,        /* tredge 'H': boundary <= qe, last >= qs: of each
+                       boundary a jump to its edges from qs on           */
     Q_DONE
 } qphase_e;
 
@@ -2856,7 +2868,9 @@ typedef struct qpos_t {
     qphase_e phase;
     int comp;                   /* Q_LONG_FIND / Q_LONG: component byte    */
     int cls;                    /* Q_TR, Q_LONG_FIND / Q_LONG: class        */
-    unsigned char resume[32];   /* first key still to read in this phase  */
+    unsigned char resume[CALSTORE_EDGE_KEY + 1]; /* first key still to
+                                   read in this phase: a key read + "\0",
+                                   or where a jump was going            */
     apr_size_t resume_len;      /* 0: from the phase's start              */
 } qpos_t;
 
@@ -2970,14 +2984,19 @@ static int entry_proves(const query_baton_t *b, apr_int64_t start,
 /* Advance 'q' (b->next) through the current phase: read index entries from
  * its resume point until the phase's range ends (then move to the next
  * phase), CALSTORE_BATCH new candidates were found, or '*budget' entries
- * were read. */
+ * were read.  In Q_BEFORE / Q_AFTER an entry whose set does not reach the
+ * range is followed by a jump (DB_SET_RANGE): in 'L' to the next window
+ * boundary (the rest of this one reaches no further), in 'H' to this
+ * boundary's first edge that reaches the range; so each boundary costs
+ * one or two reads plus its matches. */
 static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
                                query_baton_t *b, idset_t *local,
                                int *budget, apr_pool_t *scratch)
 {
     qpos_t *q = &b->next;
-    unsigned char lo[32], hi[32];
-    apr_size_t lolen, hilen, keylen, vallen;
+    unsigned char lo[CALSTORE_EDGE_KEY + 1], hi[CALSTORE_EDGE_KEY + 1];
+    unsigned char jump[CALSTORE_EDGE_KEY];
+    apr_size_t lolen, hilen, keylen, vallen, jumplen;
     int filter = 0, ret, t_ret, done = 0;
     apr_uint64_t visited = 0;
     apr_status_t rv = APR_SUCCESS;
@@ -3061,8 +3080,13 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
     key.size = (u_int32_t)lolen;
     ret = c->get(c, &key, &val, DB_SET_RANGE);
     while (ret == 0) {
+        const unsigned char *kd;
+
+        /* Every read that returns an entry counts, positioning reads
+         * (DB_SET_RANGE) as well as steps. */
         visited++;
         (*budget)--;
+        jumplen = 0;
         if (key.size < hilen || memcmp(key.data, hi, hilen) > 0) {
             done = 1;
             break;
@@ -3091,8 +3115,33 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
             }
             break;
         }
-        obj = calstore_get_be64((unsigned char *)key.data + keylen - 8);
-        if (entry_wanted(b, filter, val.data)
+        kd = key.data;
+        if (q->phase == Q_BEFORE
+            && calstore_get_ord64(kd + 17) > b->qe) {
+            /* The edges of one win_from W sort by their first start: from
+             * here on, this W's sets all begin after qe.  On to the next
+             * W (W + 1 as a time; none after the largest). */
+            apr_int64_t w = calstore_get_ord64(kd + 9);
+
+            if (w == APR_INT64_MAX) {
+                done = 1;
+                break;
+            }
+            memcpy(jump, kd, 9);
+            calstore_put_ord64(jump + 9, w + 1);
+            jumplen = 17;
+        }
+        else if (q->phase == Q_AFTER
+                 && calstore_get_ord64(kd + 17) < b->qs) {
+            /* The edges of one win_until W sort by their last end: skip to
+             * this W's first edge whose set reaches qs (or, if none, to
+             * the next W's first edge). */
+            memcpy(jump, kd, 17);
+            calstore_put_ord64(jump + 17, b->qs);
+            jumplen = 25;
+        }
+        obj = calstore_get_be64(kd + keylen - 8);
+        if (jumplen == 0 && entry_wanted(b, filter, val.data)
             && !idset_has(&b->seen, obj) && idset_add(local, obj, scratch)) {
             APR_ARRAY_PUSH(b->ids, calstore_id_t) = obj;
             /* the span's start precedes the object id in the key */
@@ -3103,6 +3152,12 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
                                        - 16), val.data));
         }
         if (b->ids->nelts >= CALSTORE_BATCH || *budget <= 0) {
+            if (jumplen) {
+                /* the next transaction makes the jump */
+                memcpy(q->resume, jump, jumplen);
+                q->resume_len = jumplen;
+                break;
+            }
             /* key + "\0" is the smallest key after key. */
             if (key.size + 1 > sizeof(q->resume)) {
                 rv = corrupt("calendar index key in collection", b->coll);
@@ -3113,7 +3168,15 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
             q->resume_len = key.size + 1;
             break;
         }
-        ret = c->get(c, &key, &val, DB_NEXT);
+        if (jumplen) {
+            /* key.data holds keylen >= jumplen bytes */
+            memcpy(key.data, jump, jumplen);
+            key.size = (u_int32_t)jumplen;
+            ret = c->get(c, &key, &val, DB_SET_RANGE);
+        }
+        else {
+            ret = c->get(c, &key, &val, DB_NEXT);
+        }
     }
     if (ret == DB_NOTFOUND) {
         ret = 0;
@@ -4913,7 +4976,7 @@ static apr_status_t check_calobj(calstore_t *st, DB_TXN *txn, const DBT *key,
 {
     calstore_id_t id = key->size == 8 ? calstore_get_be64(key->data) : 0;
     node_ref_t node, coll;
-    unsigned char k[32], v[16], *uk;
+    unsigned char k[CALSTORE_EDGE_KEY], v[16], *uk;
     apr_size_t usize;
     apr_status_t rv = APR_SUCCESS;
     calobj_t co;
@@ -4984,7 +5047,7 @@ static apr_status_t check_calobj(calstore_t *st, DB_TXN *txn, const DBT *key,
                             : CALSTORE_CALOBJ_BEFORE))) {
             continue;
         }
-        edge_key(k, coll.rec.id, kind, i ? co.win_until : co.win_from, id);
+        edge_key(k, coll.rec.id, kind, &co, id);
         edge_val(v, kind, &co);
         if ((has = check_has(st, st->tredge, txn, k, CALSTORE_EDGE_KEY, v,
                              CALSTORE_EDGE_VAL, &rv)) < 0) {
@@ -5053,7 +5116,8 @@ static apr_status_t check_entry(calstore_t *st, DB_TXN *txn, const DBT *key,
         cs->edges++;
         /* A 'G' key carries its component byte, which must be the
          * value's (the query picks entries by the key's, filters on the
-         * value's). */
+         * value's); an 'L' / 'H' key carries the set's reach, which must
+         * be the value's first / last (the query decides by the key's). */
         ok = key->size > 8
              && (k[8] == CALSTORE_EDGE_LONG
                  ? key->size == CALSTORE_LONG_KEY
@@ -5063,7 +5127,10 @@ static apr_status_t check_entry(calstore_t *st, DB_TXN *txn, const DBT *key,
                  : (k[8] == CALSTORE_EDGE_BEFORE
                     || k[8] == CALSTORE_EDGE_AFTER)
                    && key->size == CALSTORE_EDGE_KEY
-                   && val->size == CALSTORE_EDGE_VAL);
+                   && val->size == CALSTORE_EDGE_VAL
+                   && calstore_get_ord64(k + 17)
+                      == (apr_int64_t)calstore_get_be64(
+                             (const unsigned char *)val->data + 1));
     }
     if (!ok) {
         check_fail(cs, "bad time-range index entry in calendar", coll);

@@ -103,8 +103,8 @@ void calstore_options_default(calstore_options_t *opts);
 
 /* Run normal recovery on the store in 'dir' if any process that used it died
  * (DB_REGISTER|DB_RECOVER), create it if missing and opts->create, upgrade a
- * store of the previous format in place (as calstore_open does), then close
- * it again.  Meant for a supervisor that runs before any user of the store
+ * store of format 5 or 6 in place (as calstore_open does), then close it
+ * again.  Meant for a supervisor that runs before any user of the store
  * starts (httpd's parent in post_config).  Returns CALSTORE_EFORMAT if the
  * store has any other format version, CALSTORE_ECORRUPT if the upgrade met
  * a malformed entry (nothing changed), and CALSTORE_EINVAL if this process
@@ -116,9 +116,9 @@ apr_status_t calstore_prepare(const char *dir, const calstore_options_t *opts,
 /* Open the store in 'dir' for this process.  All handles are allocated from
  * a sub-pool of 'pool' and closed when 'pool' is cleared or destroyed.
  * Opening runs recovery when a registered process died.  A store of format
- * 5 is upgraded to the current format in one transaction (one of several
- * processes opening it at once does it, the others wait and find it done;
- * a failure leaves it as it was); any other format version is
+ * 5 or 6 is upgraded to the current format in one transaction (one of
+ * several processes opening it at once does it, the others wait and find it
+ * done; a failure leaves it as it was); any other format version is
  * CALSTORE_EFORMAT (docs/storage-format.md, meta.db).  Safe to call in any
  * number of processes at once, but at most once per store per process
  * (Berkeley DB's DB_REGISTER tracks processes, not handles): a second open
@@ -733,7 +733,9 @@ apr_status_t calstore_calendar_floating(calstore_t *st,
  * calendar's zone from calstore_calendar_floating(), NULL = UTC): the UID,
  * the component kind, core's serialised index record
  * (calcore_index_build(): a non-recurring object indexed wherever it lies
- * in time, a recurring one over core's default window) and the instance
+ * in time, a recurring one over core's default window with both ends
+ * rounded down to a whole UTC day, so that the objects written on one day
+ * share their window edges) and the instance
  * spans, window and reach, floating ones widened by
  * CALSTORE_FLOATING_SLACK.  Everything 'info' points to is allocated from
  * 'pool' or belongs to 'obj'.  Returns APR_SUCCESS (or what

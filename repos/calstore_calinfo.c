@@ -129,6 +129,14 @@ static calcore_time_t sat_add(calcore_time_t t, calcore_time_t d)
          : t > CALCORE_TIME_MAX ? CALCORE_TIME_MAX : t;
 }
 
+/* 't' rounded down to a whole UTC day (also before the epoch). */
+static calcore_time_t day_floor(calcore_time_t t)
+{
+    calcore_time_t r = t % 86400;
+
+    return r < 0 ? t - r - 86400 : t - r;
+}
+
 apr_status_t calstore_calinfo_build(calstore_calinfo_t *info,
                                     const calcore_object_t *obj,
                                     const icaltimezone *floating,
@@ -149,6 +157,25 @@ apr_status_t calstore_calinfo_build(calstore_calinfo_t *info,
         /* one instance: index it wherever it lies in time */
         iopts.from = CALCORE_TIME_MIN;
         iopts.until = CALCORE_TIME_MAX;
+    }
+    else {
+        /* core's default window, both ends rounded down to a whole UTC
+         * day, so that every object written on one day has the same
+         * win_from and win_until: a query before (after) the windows then
+         * reads one edge per day of writes, not one per recurring object
+         * (docs/storage-format.md, tredge.db).  Starting earlier only
+         * lists more instances; ending earlier only leaves more to the
+         * 'after' edge. */
+        iopts.now = calcore_time_now();
+        iopts.from = day_floor(iopts.now - CALCORE_INDEX_PAST_DEFAULT);
+        iopts.until = day_floor(iopts.now + CALCORE_INDEX_FUTURE_DEFAULT);
+        /* 0 would mean "the default" to core: a day earlier instead */
+        if (iopts.from == 0) {
+            iopts.from = -86400;
+        }
+        if (iopts.until == 0) {
+            iopts.until = -86400;
+        }
     }
     if ((rv = calcore_index_build(&idx, obj, &iopts, pool)) != APR_SUCCESS) {
         return rv;

@@ -646,8 +646,9 @@ static int db_open(calstore_t *st, DB **dbp, const char *file,
 
 /* Check the format record and create it and the root on first use, in one
  * transaction (idempotent, safe against concurrent first opens).  A store
- * of format CALSTORE_FORMAT_UPGRADE is accepted with *upgrade set: the
- * caller opens the calendar databases, then runs upgrade_store(). */
+ * of format CALSTORE_FORMAT_UPGRADE_V5 or _V6 is accepted with *upgrade
+ * set: the caller opens the calendar databases, then runs
+ * upgrade_store(). */
 static apr_status_t init_store(calstore_t *st, int *upgrade, apr_pool_t *pool)
 {
     unsigned char fmt[4], rootkey[8], byidval[8];
@@ -674,7 +675,9 @@ static apr_status_t init_store(calstore_t *st, int *upgrade, apr_pool_t *pool)
         rv = APR_SUCCESS;
         if (ret == 0) {
             if (val.size == 4
-                && calstore_get_be32(fmt) == CALSTORE_FORMAT_UPGRADE) {
+                && (calstore_get_be32(fmt) == CALSTORE_FORMAT_UPGRADE_V5
+                    || calstore_get_be32(fmt)
+                       == CALSTORE_FORMAT_UPGRADE_V6)) {
                 *upgrade = 1;
             }
             else if (val.size != 4
@@ -683,11 +686,12 @@ static apr_status_t init_store(calstore_t *st, int *upgrade, apr_pool_t *pool)
                 calcore_log(CALCORE_LOG_ERR, rv,
                             "calstore: %s: unknown store format %lu "
                             "(this build reads format %d and upgrades "
-                            "format %d)", st->dir,
+                            "formats %d and %d)", st->dir,
                             val.size == 4
                             ? (unsigned long)calstore_get_be32(fmt) : 0UL,
                             CALSTORE_FORMAT_VERSION,
-                            CALSTORE_FORMAT_UPGRADE);
+                            CALSTORE_FORMAT_UPGRADE_V5,
+                            CALSTORE_FORMAT_UPGRADE_V6);
             }
         }
         else if (ret == DB_BUFFER_SMALL) {
@@ -755,30 +759,40 @@ static apr_status_t init_store(calstore_t *st, int *upgrade, apr_pool_t *pool)
     }
 }
 
-/* The upgrade from format 5 (CALSTORE_FORMAT_UPGRADE): every 'G' key of
- * tredge.db, coll + 'G' + class + ord64(start) + obj, becomes coll + 'G' +
- * comp + class + ord64(start) + obj, the component byte taken from the
- * entry's value (be64(end) + comp, unchanged); then the format record
- * becomes CALSTORE_FORMAT_VERSION.  All in ONE transaction that first
- * reads the format record with DB_RMW: of several processes opening a
- * format-5 store at once, one upgrades while the others wait on that lock,
- * then find the new format and do nothing; a crash or a failure before the
- * commit leaves format 5 with every old key, and the next open upgrades
- * again.  tredge.db must be open. */
+/* The upgrade from format 5 or 6 (CALSTORE_FORMAT_UPGRADE_V5 / _V6) to
+ * CALSTORE_FORMAT_VERSION, key by key in tredge.db:
+ *
+ * - format 5 only: every 'G' key, coll + 'G' + class + ord64(start) + obj,
+ *   becomes coll + 'G' + comp + class + ord64(start) + obj, the component
+ *   byte taken from the entry's value (be64(end) + comp, unchanged);
+ * - formats 5 and 6: every 'L' ('H') key, coll + kind + ord64(win_from)
+ *   (ord64(win_until)) + obj, becomes calstore_edge_key() of the same
+ *   boundary and object with the set's reach taken from the entry's value
+ *   (comp + be64(first) (be64(last)), unchanged);
+ *
+ * then the format record becomes CALSTORE_FORMAT_VERSION.  All in ONE
+ * transaction that first reads the format record with DB_RMW: of several
+ * processes opening an old store at once, one upgrades while the others
+ * wait on that lock, then find the new format and do nothing; a crash or a
+ * failure before the commit leaves the old format with every old key, and
+ * the next open upgrades again.  What is re-keyed depends on the format
+ * read under that lock (a store upgraded from 5 to 6 meanwhile by an older
+ * build gets only its edges re-keyed).  tredge.db must be open. */
 static apr_status_t upgrade_store(calstore_t *st)
 {
-    unsigned char fmt[4], kbuf[64], vbuf[16], nk[CALSTORE_LONG_KEY];
-    apr_uint64_t coll, moved;
+    unsigned char fmt[4], kbuf[64], vbuf[16], nk[CALSTORE_EDGE_KEY];
+    apr_uint64_t coll, moved, edges;
+    apr_uint32_t from = 0;
     apr_status_t rv;
     u_int32_t flag;
     DB_TXN *txn;
     DBC *c;
     DBT key, val, nkey, nval;
-    int attempt, ret, t_ret;
+    int attempt, ret, t_ret, kind, next;
 
     for (attempt = 0; ; attempt++) {
         rv = APR_SUCCESS;
-        moved = 0;
+        moved = edges = 0;
         if ((ret = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0) {
             return open_status(ret, st->dir, "txn_begin");
         }
@@ -798,10 +812,13 @@ static apr_status_t upgrade_store(calstore_t *st)
             }
             return APR_SUCCESS;
         }
+        if (ret == 0 && val.size == 4) {
+            from = calstore_get_be32(fmt);
+        }
         if (ret == DB_BUFFER_SMALL || ret == DB_NOTFOUND
             || (ret == 0 && (val.size != 4
-                             || calstore_get_be32(fmt)
-                                != CALSTORE_FORMAT_UPGRADE))) {
+                             || (from != CALSTORE_FORMAT_UPGRADE_V5
+                                 && from != CALSTORE_FORMAT_UPGRADE_V6)))) {
             txn->abort(txn);
             calcore_log(CALCORE_LOG_ERR, CALSTORE_EFORMAT, "calstore: %s: "
                         "the format record changed during the upgrade",
@@ -820,10 +837,8 @@ static apr_status_t upgrade_store(calstore_t *st)
             val.flags = DB_DBT_USERMEM;
             memset(&nkey, 0, sizeof(nkey));
             nkey.data = nk;
-            nkey.size = CALSTORE_LONG_KEY;
             memset(&nval, 0, sizeof(nval));
             nval.data = vbuf;
-            nval.size = CALSTORE_SPAN_VAL;
             flag = DB_FIRST;
             while ((ret = c->get(c, &key, &val, flag)) == 0) {
                 flag = DB_NEXT;
@@ -832,41 +847,73 @@ static apr_status_t upgrade_store(calstore_t *st)
                     break;
                 }
                 coll = calstore_get_be64(kbuf);
-                if (kbuf[8] < CALSTORE_EDGE_LONG) {
-                    /* On to this calendar's 'G' entries. */
-                    kbuf[8] = CALSTORE_EDGE_LONG;
-                    key.size = 9;
-                    flag = DB_SET_RANGE;
-                    continue;
+                kind = kbuf[8];
+                if (kind == CALSTORE_EDGE_LONG
+                    && from == CALSTORE_FORMAT_UPGRADE_V5) {
+                    if (key.size == CALSTORE_LONG_KEY) {
+                        continue;       /* re-keyed just now */
+                    }
+                    if (key.size != CALSTORE_LONG_KEY_V5
+                        || val.size != CALSTORE_SPAN_VAL) {
+                        rv = CALSTORE_ECORRUPT;
+                        break;
+                    }
+                    memcpy(nk, kbuf, 9);
+                    nk[9] = vbuf[8] & CALSTORE_SPAN_KIND;
+                    memcpy(nk + 10, kbuf + 9, CALSTORE_LONG_KEY_V5 - 9);
+                    nkey.size = CALSTORE_LONG_KEY;
+                    nval.size = CALSTORE_SPAN_VAL;
+                    moved++;
                 }
-                if (kbuf[8] > CALSTORE_EDGE_LONG) {
-                    /* On to the next calendar. */
-                    if (coll == APR_UINT64_MAX) {
+                else if (kind == CALSTORE_EDGE_AFTER
+                         || kind == CALSTORE_EDGE_BEFORE) {
+                    if (key.size == CALSTORE_EDGE_KEY) {
+                        continue;       /* re-keyed just now */
+                    }
+                    if (key.size != CALSTORE_EDGE_KEY_V6
+                        || val.size != CALSTORE_EDGE_VAL) {
+                        rv = CALSTORE_ECORRUPT;
+                        break;
+                    }
+                    calstore_edge_key(nk, coll, kind,
+                                      calstore_get_ord64(kbuf + 9),
+                                      (apr_int64_t)calstore_get_be64(
+                                          vbuf + 1),
+                                      calstore_get_be64(kbuf + 17));
+                    nkey.size = CALSTORE_EDGE_KEY;
+                    nval.size = CALSTORE_EDGE_VAL;
+                    edges++;
+                }
+                else {
+                    /* On to this calendar's next kind to re-key ('G' only
+                     * from format 5, then 'H', 'L'), or the next
+                     * calendar. */
+                    next = kind < CALSTORE_EDGE_LONG
+                           && from == CALSTORE_FORMAT_UPGRADE_V5
+                           ? CALSTORE_EDGE_LONG
+                           : kind < CALSTORE_EDGE_AFTER ? CALSTORE_EDGE_AFTER
+                           : kind < CALSTORE_EDGE_BEFORE
+                           ? CALSTORE_EDGE_BEFORE : 0;
+                    if (next) {
+                        kbuf[8] = (unsigned char)next;
+                        key.size = 9;
+                    }
+                    else if (coll == APR_UINT64_MAX) {
                         ret = DB_NOTFOUND;
                         break;
                     }
-                    calstore_put_be64(kbuf, coll + 1);
-                    key.size = 8;
+                    else {
+                        calstore_put_be64(kbuf, coll + 1);
+                        key.size = 8;
+                    }
                     flag = DB_SET_RANGE;
                     continue;
                 }
-                if (key.size == CALSTORE_LONG_KEY) {
-                    continue;           /* re-keyed just now */
-                }
-                if (key.size != CALSTORE_LONG_KEY_V5
-                    || val.size != CALSTORE_SPAN_VAL) {
-                    rv = CALSTORE_ECORRUPT;
-                    break;
-                }
-                memcpy(nk, kbuf, 9);
-                nk[9] = vbuf[8];
-                memcpy(nk + 10, kbuf + 9, CALSTORE_LONG_KEY_V5 - 9);
                 if ((ret = c->del(c, 0)) != 0
                     || (ret = st->tredge->put(st->tredge, txn, &nkey, &nval,
                                               0)) != 0) {
                     break;
                 }
-                moved++;
                 /* kbuf still holds the deleted key: go on from the first
                  * key after it (new keys may sort either side of it). */
                 flag = DB_SET_RANGE;
@@ -905,18 +952,28 @@ static apr_status_t upgrade_store(calstore_t *st)
         if (rv != APR_SUCCESS) {
             txn->abort(txn);
             calcore_log(CALCORE_LOG_ERR, rv, "calstore: %s: cannot upgrade "
-                        "store format %d: malformed entry in tredge.db",
-                        st->dir, CALSTORE_FORMAT_UPGRADE);
+                        "store format %lu: malformed entry in tredge.db",
+                        st->dir, (unsigned long)from);
             return rv;
         }
         if ((ret = txn->commit(txn, 0)) != 0) {
             return open_status(ret, st->dir, "upgrading the store");
         }
-        calcore_log(CALCORE_LOG_NOTICE, APR_SUCCESS,
-                    "calstore: upgraded store format %d to %d in %s (%"
-                    APR_UINT64_T_FMT " long instances keyed by component)",
-                    CALSTORE_FORMAT_UPGRADE, CALSTORE_FORMAT_VERSION,
-                    st->dir, moved);
+        if (from == CALSTORE_FORMAT_UPGRADE_V5) {
+            calcore_log(CALCORE_LOG_NOTICE, APR_SUCCESS,
+                        "calstore: upgraded store format %lu to %d in %s (%"
+                        APR_UINT64_T_FMT " long instances keyed by "
+                        "component, %" APR_UINT64_T_FMT " window edges "
+                        "keyed by reach)", (unsigned long)from,
+                        CALSTORE_FORMAT_VERSION, st->dir, moved, edges);
+        }
+        else {
+            calcore_log(CALCORE_LOG_NOTICE, APR_SUCCESS,
+                        "calstore: upgraded store format %lu to %d in %s (%"
+                        APR_UINT64_T_FMT " window edges keyed by reach)",
+                        (unsigned long)from, CALSTORE_FORMAT_VERSION,
+                        st->dir, edges);
+        }
         return APR_SUCCESS;
     }
 }
@@ -974,7 +1031,7 @@ static apr_status_t handles_open(calstore_t *st, int after_panic,
     }
 
     /* The calendar databases and the change log only once the format is
-     * known to be ours (or the one upgraded in place, which has them all),
+     * known to be ours (or one upgraded in place, which has them all),
      * so that opening an older store refuses it without adding files. */
     if ((ret = db_open(st, &st->calobj, CALSTORE_DB_CALOBJ,
                        CALSTORE_BODIES_PAGESIZE)) != 0

@@ -26,10 +26,10 @@
  *                                          -> be64(end) + comp byte
  *   tredge.db  be64(calendar id) + 'G' + comp byte + class + ord64(start)
  *                + be64(obj)               -> be64(end) + comp byte
- *              be64(calendar id) + 'H' + ord64(win_until) + be64(obj)
- *                                          -> comp byte + be64(last)
- *              be64(calendar id) + 'L' + ord64(win_from) + be64(obj)
- *                                          -> comp byte + be64(first)
+ *              be64(calendar id) + 'H' + ord64(win_until) + ord64(last)
+ *                + be64(obj)               -> comp byte + be64(last)
+ *              be64(calendar id) + 'L' + ord64(win_from) + ord64(first)
+ *                + be64(obj)               -> comp byte + be64(first)
  *
  * The change log of every collection (format 3, RFC 6578 sync):
  *
@@ -51,13 +51,17 @@
 #include <apr_time.h>
 
 /* Version of the store as a whole, kept in meta.db under "format".  A store
- * of CALSTORE_FORMAT_UPGRADE is upgraded in place when it is opened (one
- * transaction); any other value is refused with CALSTORE_EFORMAT. */
-#define CALSTORE_FORMAT_VERSION    6
+ * of format CALSTORE_FORMAT_UPGRADE_V5 or _V6 is upgraded in place when it
+ * is opened (one transaction); any other value is refused with
+ * CALSTORE_EFORMAT. */
+#define CALSTORE_FORMAT_VERSION    7
 
-/* The one older format upgraded in place: format 5, whose 'G' keys in
- * tredge.db lack the component byte (CALSTORE_LONG_KEY_V5 bytes). */
-#define CALSTORE_FORMAT_UPGRADE    5
+/* The older formats upgraded in place.  Format 6: the 'L' / 'H' keys of
+ * tredge.db lack the set's reach (CALSTORE_EDGE_KEY_V6 bytes).  Format 5:
+ * that, and its 'G' keys lack the component byte (CALSTORE_LONG_KEY_V5
+ * bytes). */
+#define CALSTORE_FORMAT_UPGRADE_V5 5
+#define CALSTORE_FORMAT_UPGRADE_V6 6
 
 /* First byte of every node record. */
 #define CALSTORE_NODE_REC_VERSION  2
@@ -259,13 +263,35 @@ static APR_INLINE apr_int64_t calstore_get_ord64(const unsigned char *p)
 
 /* Key sizes. */
 #define CALSTORE_TR_KEY        25    /* coll, class, ord64 start, obj       */
-#define CALSTORE_EDGE_KEY      25    /* coll, kind, ord64 boundary, obj     */
+#define CALSTORE_EDGE_KEY      33    /* coll, kind, ord64 boundary, ord64
+                                        reach (first / last), obj          */
+#define CALSTORE_EDGE_KEY_V6   25    /* formats 5 and 6: coll, kind, ord64
+                                        boundary, obj (no reach)           */
 #define CALSTORE_LONG_KEY      27    /* coll, 'G', comp, class, ord64 start,
                                         obj                                */
 #define CALSTORE_LONG_KEY_V5   26    /* format 5: coll, 'G', class, ord64
                                         start, obj (no comp byte)          */
 #define CALSTORE_SPAN_VAL      9     /* tr and 'G': be64 end, comp byte     */
 #define CALSTORE_EDGE_VAL      9     /* 'L'/'H': comp byte, be64 first/last  */
+
+/* The key of an 'L' ('H') edge of object 'obj' in calendar 'coll' (kind
+ * CALSTORE_EDGE_BEFORE or _AFTER): the window boundary (win_from /
+ * win_until), then the set's reach (first / last, as in the value), then
+ * the object: within one boundary the edges sort by how far their set
+ * reaches, so a query reads of each boundary only the edges that reach its
+ * range, plus one (docs/storage-format.md, "Queries").  Every writer,
+ * remover, checker and the upgrade build the key here.  CALSTORE_EDGE_KEY
+ * bytes at 'k'. */
+static APR_INLINE void calstore_edge_key(unsigned char *k, apr_uint64_t coll,
+                                         int kind, apr_int64_t boundary,
+                                         apr_int64_t reach, apr_uint64_t obj)
+{
+    calstore_put_be64(k, coll);
+    k[8] = (unsigned char)kind;
+    calstore_put_ord64(k + 9, boundary);
+    calstore_put_ord64(k + 17, reach);
+    calstore_put_be64(k + 25, obj);
+}
 
 /* Class of a long instance of 'dur' seconds (dur > CALSTORE_LONG_INSTANCE):
  * the smallest k >= 0 with dur <= CALSTORE_LONG_INSTANCE << (k + 1). */

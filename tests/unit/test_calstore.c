@@ -10,8 +10,9 @@
  * against calendar size, X the change log against a model (every token
  * after every step of a scripted sequence), Y compaction, limits and
  * pruning, Z concurrent writers, a syncing reader and a pruner, P long
- * spans keyed by component (what a query of one kind reads), U the
- * in-place upgrade of a format-5 store.  Every
+ * spans keyed by component (what a query of one kind reads), W window
+ * edges grouped by boundary (what a query far from the windows reads), U
+ * the in-place upgrade of format-5 and format-6 stores.  Every
  * group works in its own fresh directory under
  * /tmp, removed at the end; every wait is bounded (children carry alarm()).
  *
@@ -37,6 +38,8 @@
 #include <apr_thread_proc.h>
 #include <apr_time.h>
 
+#include "calcore.h"
+#include "calcore_index.h"
 #include "calcore_log.h"
 #include "calstore.h"
 #include "calstore_private.h"
@@ -2704,6 +2707,7 @@ typedef struct bobj_t {
     apr_uint32_t comp;
     apr_int64_t from, until;
     int before, after;
+    apr_int64_t first, last;        /* the set's reach; 0/0 = unknown     */
     apr_array_header_t *truth;      /* calstore_span_t */
     apr_array_header_t *listed;     /* calstore_span_t */
     int present;
@@ -2754,6 +2758,8 @@ static calstore_calinfo_t *bobj_info(const bobj_t *o, apr_pool_t *pool)
     ci->win_until = o->until;
     ci->before = o->before;
     ci->after = o->after;
+    ci->first = o->first;
+    ci->last = o->last;
     ci->instances = o->listed;
     ci->exact = o->exact;
     return ci;
@@ -2778,6 +2784,10 @@ static apr_int64_t rnd_dur(void)
     return 8 * DAY + rnd(400 * DAY);
 }
 
+/* Window boundaries shared by many objects (as the store's writers share
+ * one per day), so that 'L' / 'H' groups hold several edges. */
+#define B_SHARED 6
+
 static void bobj_random(bobj_t *o, int i, int version, apr_pool_t *pool)
 {
     int k, j, r = (int)rnd(10);
@@ -2785,8 +2795,16 @@ static void bobj_random(bobj_t *o, int i, int version, apr_pool_t *pool)
     o->name = apr_psprintf(pool, "o%03d.ics", i);
     o->uid = apr_psprintf(pool, "uid-%d-%d", i, version);
     o->comp = r < 6 ? COMP_EVENT : r < 9 ? COMP_TODO : COMP_JOURNAL;
-    o->from = T0 - YEAR + rnd(2 * YEAR);
-    o->until = rnd(20) == 0 ? o->from : o->from + 30 * DAY + rnd(2 * YEAR);
+    /* Half of the windows start on one of a few shared days, half
+     * anywhere; likewise (independently) their ends. */
+    o->from = rnd(2) ? T0 - YEAR + rnd(B_SHARED) * DAY
+                     : T0 - YEAR + rnd(2 * YEAR);
+    o->until = rnd(20) == 0 ? o->from
+               : rnd(2) ? T0 + YEAR + rnd(B_SHARED) * DAY
+                        : o->from + 30 * DAY + rnd(2 * YEAR);
+    if (o->until < o->from) {
+        o->until = o->from;
+    }
     o->truth = apr_array_make(pool, 8, sizeof(calstore_span_t));
     o->listed = apr_array_make(pool, 8, sizeof(calstore_span_t));
     o->after = rnd(10) == 0;                /* a rule without end */
@@ -2832,6 +2850,38 @@ static void bobj_random(bobj_t *o, int i, int version, apr_pool_t *pool)
     }
     bobj_index(o);
     o->exact = o->comp == COMP_EVENT && i > 2 && rnd(3) != 0;
+    /* Most know how far their set reaches (the edges are then ordered by
+     * it within a boundary); the others leave it unknown (0/0: the widest
+     * range). */
+    o->first = o->last = 0;
+    if (o->truth->nelts > 0 && rnd(5) != 0) {
+        o->first = TMAX;
+        o->last = TMIN;
+        for (j = 0; j < o->truth->nelts; j++) {
+            calstore_span_t *sp = &APR_ARRAY_IDX(o->truth, j,
+                                                 calstore_span_t);
+
+            o->first = sp->start < o->first ? sp->start : o->first;
+            o->last = sp->end > o->last ? sp->end : o->last;
+        }
+        if (o->after && rnd(2)) {
+            o->last = TMAX;             /* a rule without end */
+        }
+        if (o->first == 0 && o->last == 0) {
+            o->last = 1;
+        }
+    }
+}
+
+/* The reach the store keeps for 'o' (0/0: the widest). */
+static apr_int64_t bobj_first(const bobj_t *o)
+{
+    return o->first == 0 && o->last == 0 ? APR_INT64_MIN : o->first;
+}
+
+static apr_int64_t bobj_last(const bobj_t *o)
+{
+    return o->first == 0 && o->last == 0 ? APR_INT64_MAX : o->last;
 }
 
 /* What calstore_query_range() promises: sorted joined names. */
@@ -2848,7 +2898,8 @@ static const char *brute_names(bobj_t *objs, int n, apr_int64_t qs,
         if (!o->present || (mask && !(mask & o->comp))) {
             continue;
         }
-        hit = (o->before && o->from >= qs) || (o->after && o->until <= qe);
+        hit = (o->before && o->from >= qs && bobj_first(o) <= qe)
+              || (o->after && o->until <= qe && bobj_last(o) >= qs);
         for (j = 0; !hit && j < o->listed->nelts; j++) {
             calstore_span_t *sp = &APR_ARRAY_IDX(o->listed, j,
                                                  calstore_span_t);
@@ -2952,13 +3003,38 @@ static void run_random_queries(calstore_t *st, calstore_id_t coll,
                  tries++) {
                 b = &objs[rnd(n)];
             }
+            /* The boundary itself, or just past it (the next group of
+             * edges, or none of this one), as a range's start ('L') or
+             * end ('H'). */
             if (r == 6) {
-                qs = b->from;
+                qs = b->from + (rnd(3) == 0 ? 1 : 0);
                 qe = qs + lens[rnd(4)];
             }
             else {
-                qe = b->until;
+                qe = b->until - (rnd(3) == 0 ? 1 : 0);
                 qs = qe - lens[rnd(4)];
+            }
+        }
+        else if (r == 12 || r == 13) {
+            /* Exactly at (or one off) the reach of an 'L' edge (the range
+             * ends at its first start) or of an 'H' edge (the range starts
+             * at its last end): where a group's reading stops. */
+            bobj_t *b = &objs[rnd(n)];
+            int tries;
+
+            for (tries = 0;
+                 tries < 50 && !((r == 12 ? b->before : b->after)
+                                 && (b->first != 0 || b->last != 0));
+                 tries++) {
+                b = &objs[rnd(n)];
+            }
+            if (r == 12) {
+                qe = b->first + rnd(3) - 1;
+                qs = qe - lens[rnd(4)];
+            }
+            else {
+                qs = b->last + rnd(3) - 1;
+                qe = qs + lens[rnd(4)];
             }
         }
         else if (r == 8) {
@@ -5167,7 +5243,342 @@ static void test_long_by_comp(void)
     rm_rf(dir);
 }
 
-/* ---- U. the in-place upgrade of a format-5 store ------------------------ */
+/* ---- W. window edges grouped by boundary -------------------------------- */
+
+#define W_DAYS     7        /* distinct win_from / win_until days          */
+#define W_OBJS     100      /* recurring objects on those days              */
+#define W_MORE     300      /* added later on the same days                 */
+#define W_GROUPS   4500     /* one object per day: more than a scan budget  */
+
+/* Recurring object 'uid' of kind 'comp' at 'path': window [from, until)
+ * listing 'n' instances from 'se', an 'L' edge (if 'first' is not 0) whose
+ * set reaches back to 'first', an 'H' edge (if 'last' is not 0) reaching
+ * 'last'. */
+static int put_edges(calstore_t *st, const char *path, const char *uid,
+                     apr_uint32_t comp, apr_int64_t from, apr_int64_t until,
+                     apr_int64_t first, apr_int64_t last, int n,
+                     const apr_int64_t *se, apr_pool_t *pool)
+{
+    calstore_calinfo_t *ci = cal_info(pool, uid, comp, from, until,
+                                      first != 0, last != 0, n, se);
+
+    ci->first = first ? first : from;
+    ci->last = last ? last : until;
+    return put_cal(st, path, ci, NULL, NULL, pool) == APR_SUCCESS;
+}
+
+/* Names 'fmt' % i for i in [0, n) with want(i), sorted and joined. */
+static const char *w_names(const char *fmt, int n, int (*want)(int, int),
+                           int arg, apr_pool_t *pool)
+{
+    apr_array_header_t *names = apr_array_make(pool, 64, sizeof(char *));
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (want(i, arg)) {
+            APR_ARRAY_PUSH(names, const char *) = apr_psprintf(pool, fmt, i);
+        }
+    }
+    return sorted_joined(names, pool);
+}
+
+/* Objects of calendar w: i on day i % W_DAYS; w000-w004 reach far back,
+ * w095-w099 far ahead; the others (and the 300 added later) reach about a
+ * year beyond their window. */
+static apr_int64_t w_first(int i)
+{
+    return i < 5 ? T0 - 20 * YEAR : T0 - 2 * YEAR + i * HOUR;
+}
+
+static apr_int64_t w_last(int i)
+{
+    return i >= W_OBJS - 5 && i < W_OBJS ? T0 + 20 * YEAR
+                                         : T0 + 3 * YEAR + i * HOUR;
+}
+
+static int w_far_back(int i, int arg)
+{
+    return i < 5;
+}
+
+static int w_far_ahead(int i, int arg)
+{
+    return i >= W_OBJS - 5 && i < W_OBJS;
+}
+
+static int w_day_from(int i, int day)
+{
+    return i % W_DAYS >= day;
+}
+
+static int w_day_until(int i, int day)
+{
+    return i % W_DAYS <= day;
+}
+
+static int w_first_upto(int i, int qe)
+{
+    return w_first(i) <= T0 - 2 * YEAR + (apr_int64_t)qe * HOUR;
+}
+
+/* Calendar m: main object d has its 'L' edge on day B + d, its 'H' edge on
+ * day U + d; those with d in [3800, 4300), d % 3 == 0 reach far both ways
+ * (the matches), the others reach exactly to their boundary. */
+#define W_B      (T0 - 15 * YEAR)
+#define W_U      (T0 + 3 * YEAR)
+#define W_X      (T0 + 50 * YEAR)
+
+static int m_match(int d, int arg)
+{
+    return d >= 3800 && d < 4300 && d % 3 == 0;
+}
+
+/* The window calstore_calinfo_build() gives a daily event from 2000 on
+ * that never ends: into *from, *until; 0 or -1. */
+static int calinfo_window(apr_int64_t *from, apr_int64_t *until,
+                          int *before, int *after, apr_pool_t *pool)
+{
+    static const char text[] =
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:daily\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20000101T090000Z\r\nDTEND:20000101T100000Z\r\n"
+        "RRULE:FREQ=DAILY\r\nSUMMARY:x\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n";
+    calstore_calinfo_t ci;
+    calcore_precond_e pc;
+    calcore_object_t *obj;
+    const char *reason;
+
+    reason = NULL;
+    if (calcore_init(pool) != APR_SUCCESS) {
+        diag("calcore_init failed");
+        return -1;
+    }
+    if (calcore_object_parse(&obj, &pc, &reason, text, strlen(text), NULL,
+                             pool) != APR_SUCCESS
+        || calstore_calinfo_build(&ci, obj, NULL, pool) != APR_SUCCESS) {
+        diag("parse: %s", reason ? reason : "?");
+        return -1;
+    }
+    *from = ci.win_from;
+    *until = ci.win_until;
+    *before = ci.before;
+    *after = ci.after;
+    return 0;
+}
+
+static void test_edge_groups(void)
+{
+    apr_pool_t *pool, *iter;
+    char *dir = make_tmpdir("edges");
+    calstore_t *st;
+    calstore_node_t *w, *m;
+    apr_int64_t past = T0 - 10 * YEAR, future = T0 + 10 * YEAR;
+    apr_uint64_t visited, v_past, v_future, v[3];
+    const char *want;
+    int i, j, good = 1;
+
+    diag("W. window edges grouped by boundary (what a query far from the "
+         "windows reads)");
+    apr_pool_create(&pool, gpool);
+    apr_pool_create(&iter, pool);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open");
+    if (st == NULL) {
+        return;
+    }
+    /* The windows of recurring objects end on whole UTC days, so that
+     * the objects written on one day share their edges' boundaries. */
+    {
+        apr_int64_t f1, u1, f2, u2, now;
+        int b1, a1, b2, a2;
+
+        ok(calinfo_window(&f1, &u1, &b1, &a1, pool) == 0
+           && calinfo_window(&f2, &u2, &b2, &a2, pool) == 0,
+           "calinfo of a daily event from 2000 without end, twice");
+        now = apr_time_sec(apr_time_now());
+        ok(f1 % DAY == 0 && u1 % DAY == 0, "... its window starts and "
+           "ends at midnight UTC (%" APR_INT64_T_FMT ", %" APR_INT64_T_FMT
+           ")", f1, u1);
+        ok(f1 <= now - CALCORE_INDEX_PAST_DEFAULT
+           && f1 > now - CALCORE_INDEX_PAST_DEFAULT - 2 * DAY
+           && u1 <= now + CALCORE_INDEX_FUTURE_DEFAULT
+           && u1 > now + CALCORE_INDEX_FUTURE_DEFAULT - 2 * DAY,
+           "... on the day of core's defaults (or the day before)");
+        ok(b1 && a1, "... with both edges");
+        ok((f2 == f1 && u2 == u1) || (f2 == f1 + DAY && u2 == u1 + DAY),
+           "... the same window both times (unless midnight passed)");
+    }
+    is_int(calstore_mkcol_ex(st, "w", CALSTORE_COLL_CALENDAR, NULL, &w,
+                             pool), APR_SUCCESS, "calendar w");
+    is_int(calstore_mkcol_ex(st, "m", CALSTORE_COLL_CALENDAR, NULL, &m,
+                             pool), APR_SUCCESS, "calendar m");
+
+    /* w: 100 recurring objects, object i written on day i % 7: window
+     * [T0 - YEAR + d, T0 + 2 YEAR + d), one listed instance, both edges. */
+    for (i = 0; i < W_OBJS; i++) {
+        apr_int64_t d = (i % W_DAYS) * DAY, se[2];
+
+        apr_pool_clear(iter);
+        se[0] = T0 + i * HOUR;
+        se[1] = se[0] + HOUR;
+        good &= put_edges(st, apr_psprintf(iter, "w/w%03d.ics", i),
+                          apr_psprintf(iter, "w-%d", i), COMP_EVENT,
+                          T0 - YEAR + d, T0 + 2 * YEAR + d, w_first(i),
+                          w_last(i), 1, se, iter);
+    }
+    ok(good, "w: %d recurring objects with both edges on %d days", W_OBJS,
+       W_DAYS);
+    ok(counts_are(st, W_OBJS, W_OBJS, W_OBJS, 2 * W_OBJS),
+       "%d tr entries, %d edges", W_OBJS, 2 * W_OBJS);
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    /* A week ten years back: tr class 0 (its first entry, T0, ends it;
+     * classes 1-3 find nothing: m's calendar is still empty), 'G' (the
+     * positioning read lands on w's first 'H' entry), 'L' day by day: on
+     * days 0-4 the edge that reaches the range (w000-w004 come first) and
+     * the one after it, which ends the day: a jump to the next day; on
+     * days 5 and 6 just that one (nothing after day 6); then the 'H'
+     * positioning read (day 0's boundary lies after the range): 1 + 1 +
+     * 5 x 2 + 2 + 1 = 15.  Format 6 read all 100 'L' entries: 103. */
+    want = w_names("w%03d.ics", W_OBJS, w_far_back, 0, pool);
+    is_str(range_visited(st, w->id, past, past + WEEK, 0, &v_past, pool),
+           want, "ten years back: the 5 objects whose sets reach it");
+    is_int((int)v_past, 15, "... reading 15 index entries: 2 per day with "
+           "a match, 1 per day without, 3 positionings");
+    /* A week ten years ahead: tr and 'L' find nothing after the range,
+     * 'G' lands on w's first 'H' entry; then 'H' day by day: its first
+     * edge (reaching only 3 years ahead) and a jump to its edges reaching
+     * the range: w098, w099, w095, w096, w097 on days 0, 1, 4, 5, 6, read
+     * and followed by the next day's first edge; the read after day 6
+     * lands on w's first 'L' entry and ends the scan: 1 + 7 + 5 + 1 = 14.
+     * Format 6 read all 100 'H' entries: 102. */
+    want = w_names("w%03d.ics", W_OBJS, w_far_ahead, 0, pool);
+    is_str(range_visited(st, w->id, future, future + WEEK, 0, &v_future,
+                         pool), want, "ten years ahead: the 5 objects "
+           "whose sets reach it");
+    is_int((int)v_future, 14, "... reading 14 index entries: 1 per day, "
+           "1 per match, 2 positionings");
+    for (i = W_OBJS; i < W_OBJS + W_MORE; i++) {
+        apr_int64_t d = (i % W_DAYS) * DAY, se[2];
+
+        apr_pool_clear(iter);
+        se[0] = T0 + i * HOUR;
+        se[1] = se[0] + HOUR;
+        good &= put_edges(st, apr_psprintf(iter, "w/w%03d.ics", i),
+                          apr_psprintf(iter, "w-%d", i), COMP_EVENT,
+                          T0 - YEAR + d, T0 + 2 * YEAR + d, w_first(i),
+                          w_last(i), 1, se, iter);
+    }
+    ok(good, "w: %d more on the same days", W_MORE);
+    want = w_names("w%03d.ics", W_OBJS, w_far_back, 0, pool);
+    is_str(range_visited(st, w->id, past, past + WEEK, 0, &visited, pool),
+           want, "ten years back: the same 5 objects");
+    is_int((int)visited, (int)v_past, "... reading the same %d entries "
+           "(%d recurring objects, %d days)", (int)v_past, W_OBJS + W_MORE,
+           W_DAYS);
+    want = w_names("w%03d.ics", W_OBJS, w_far_ahead, 0, pool);
+    is_str(range_visited(st, w->id, future, future + WEEK, 0, &visited,
+                         pool), want, "ten years ahead: the same 5 objects");
+    is_int((int)visited, (int)v_future, "... reading the same %d entries",
+           (int)v_future);
+
+    /* Ranges cut inside the days: every edge reaching back to T0 - 2 YEAR +
+     * 200 h (201 objects: more than a batch, so the query resumes inside a
+     * day's edges): tr 1, 'G' 1, per day its matches and the edge that
+     * ends it (201 + 7), 'H' 1: 211.  Then ranges starting or ending
+     * exactly at a boundary, or one second past it. */
+    want = w_names("w%03d.ics", W_OBJS + W_MORE, w_first_upto, 200, pool);
+    is_str(range_visited(st, w->id, T0 - 3 * YEAR,
+                         T0 - 2 * YEAR + 200 * HOUR, 0, &visited, pool),
+           want, "a range ending at the first start of w200: the 201 "
+           "objects reaching it (two batches)");
+    is_int((int)visited, 211, "... reading 211 index entries");
+    for (j = 2; j <= 4; j++) {
+        apr_int64_t f = T0 - YEAR + j * DAY, u = T0 + 2 * YEAR + j * DAY;
+
+        is_str(range_names(st, w->id, f, f, 0, pool),
+               w_names("w%03d.ics", W_OBJS + W_MORE, w_day_from, j, pool),
+               "[day %d's win_from]: every 'L' edge of days %d-6", j, j);
+        is_str(range_names(st, w->id, f + 1, f + 1, 0, pool),
+               w_names("w%03d.ics", W_OBJS + W_MORE, w_day_from, j + 1,
+                       pool), "[win_from + 1 s]: days %d-6", j + 1);
+        is_str(range_names(st, w->id, u, u, 0, pool),
+               w_names("w%03d.ics", W_OBJS + W_MORE, w_day_until, j, pool),
+               "[day %d's win_until]: every 'H' edge of days 0-%d", j, j);
+        is_str(range_names(st, w->id, u - 1, u - 1, 0, pool),
+               w_names("w%03d.ics", W_OBJS + W_MORE, w_day_until, j - 1,
+                       pool), "[win_until - 1 s]: days 0-%d", j - 1);
+    }
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    /* m: 4,500 objects, each on a day of its own (more boundaries than one
+     * transaction's scan budget of 4,096 entries), 3 leading 'L' edges
+     * (days B - 3 .. B - 1) and 3 far-future ones (days X .. X + 2), no
+     * listed instance. */
+    good = 1;
+    for (i = 0; i < W_GROUPS; i++) {
+        apr_pool_clear(iter);
+        good &= put_edges(st, apr_psprintf(iter, "m/m%04d.ics", i),
+                          apr_psprintf(iter, "m-%d", i), COMP_EVENT,
+                          W_B + i * DAY, W_U + i * DAY,
+                          m_match(i, 0) ? T0 - 40 * YEAR : W_B + i * DAY,
+                          m_match(i, 0) ? T0 + 100 * YEAR : W_U + i * DAY,
+                          0, NULL, iter);
+    }
+    for (i = 0; i < 3; i++) {
+        apr_int64_t f = W_B - (3 - i) * DAY, x = W_X + i * DAY;
+
+        apr_pool_clear(iter);
+        good &= put_edges(st, apr_psprintf(iter, "m/lead%d.ics", i),
+                          apr_psprintf(iter, "lead-%d", i), COMP_EVENT, f,
+                          f, f, 0, 0, NULL, iter);
+        good &= put_edges(st, apr_psprintf(iter, "m/late%d.ics", i),
+                          apr_psprintf(iter, "late-%d", i), COMP_EVENT, x,
+                          x, x, 0, 0, NULL, iter);
+    }
+    ok(good, "m: %d objects on days of their own, 3 leading and 3 late "
+       "'L' edges", W_GROUPS);
+    want = w_names("m%04d.ics", W_GROUPS, m_match, 0, pool);
+    /* Ranges [B - (3 - j) days - 1 s]: no tr entry, 'G' 1 (lands on m's
+     * first 'H' entry), 'L' one read per day: 3 - j leading days, the
+     * 4,500 (a day with a match: its edge, then on to the next day; one
+     * without: its edge, then a jump), the 3 late ones; 'H' 1: 4,508 - j.
+     * The scan budget (4,096 entries) ends the first transaction at main
+     * day 4,091 + j: at a jump (resumed at the jump's target) for j = 0
+     * and 2, at a match (resumed after its key) for j = 1; 97 or 98
+     * candidates so far, below a batch. */
+    for (j = 0; j < 3; j++) {
+        apr_int64_t q = W_B - (3 - j) * DAY - 1;
+
+        is_str(range_visited(st, m->id, q, q, 0, &v[j], pool), want,
+               "[B - %d days - 1 s]: the 167 objects reaching back", 3 - j);
+    }
+    ok(v[0] == 4508 && v[1] == 4507 && v[2] == 4506,
+       "... reading 4,508, 4,507, 4,506 index entries (%d, %d, %d): one "
+       "per day, across the scan budget", (int)v[0], (int)v[1], (int)v[2]);
+    /* Ranges [X + j days - 1 s]: 'G' 1, 3 - j late 'L' days, then 'H' one
+     * read per day (a day's first edge, then a jump to its edges reaching
+     * the range: its match or the next day's first edge) and the read
+     * that lands on m's first 'L' entry: 4,505 - j; the budget ends the
+     * first transaction at main day 4,091 + j as above. */
+    for (j = 0; j < 3; j++) {
+        apr_int64_t q = W_X + j * DAY - 1;
+
+        is_str(range_visited(st, m->id, q, q, 0, &v[j], pool), want,
+               "[X + %d days - 1 s]: the 167 objects reaching ahead", j);
+    }
+    ok(v[0] == 4505 && v[1] == 4504 && v[2] == 4503,
+       "... reading 4,505, 4,504, 4,503 index entries (%d, %d, %d)",
+       (int)v[0], (int)v[1], (int)v[2]);
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+    calstore_close(st);
+    is_int(run_verify(dir), 0, "db5.3_verify passes");
+    apr_pool_destroy(pool);
+    rm_rf(dir);
+}
+
+/* ---- U. the in-place upgrade of format-5 and format-6 stores ------------ */
 
 /* The store's format record, or -1. */
 static int format_of(DB *meta)
@@ -5260,10 +5671,135 @@ static int g_layout_is(DB *tredge, int n27, int n26, int bad)
     return 1;
 }
 
+/* The 'L' / 'H' keys of tredge.db: *n33 of format 7 (33 bytes, the reach
+ * in the key equal to the value's), *n25 of formats 5 and 6 (25 bytes),
+ * *bad others.  0, or -1 on a Berkeley DB error. */
+static int e_layout(DB *tredge, int *n33, int *n25, int *bad)
+{
+    unsigned char k[64], v[16];
+    DBT key, val;
+    DBC *c;
+    int ret;
+
+    *n33 = *n25 = *bad = 0;
+    if (tredge->cursor(tredge, NULL, &c, 0) != 0) {
+        return -1;
+    }
+    memset(&key, 0, sizeof(key));
+    memset(&val, 0, sizeof(val));
+    key.data = k;
+    key.ulen = sizeof(k);
+    key.flags = DB_DBT_USERMEM;
+    val.data = v;
+    val.ulen = sizeof(v);
+    val.flags = DB_DBT_USERMEM;
+    while ((ret = c->get(c, &key, &val, DB_NEXT)) == 0) {
+        if (key.size < 9 || (k[8] != 'L' && k[8] != 'H')) {
+            continue;
+        }
+        if (key.size == 33 && val.size == 9
+            && calstore_get_ord64(k + 17)
+               == (apr_int64_t)calstore_get_be64(v + 1)) {
+            (*n33)++;
+        }
+        else if (key.size == 25 && val.size == 9) {
+            (*n25)++;
+        }
+        else {
+            (*bad)++;
+        }
+    }
+    c->close(c);
+    return ret == DB_NOTFOUND ? 0 : -1;
+}
+
+/* Are the 'L' / 'H' keys of 'tredge' exactly n33 new, n25 old and 'bad'
+ * others (see e_layout)? */
+static int e_layout_is(DB *tredge, int n33, int n25, int bad)
+{
+    int e33, e25, ebad;
+
+    if (e_layout(tredge, &e33, &e25, &ebad) != 0) {
+        diag("cannot read tredge.db");
+        return 0;
+    }
+    if (e33 != n33 || e25 != n25 || ebad != bad) {
+        diag("'L'/'H' keys: %d of 33 bytes, %d of 25, %d bad", e33, e25,
+             ebad);
+        return 0;
+    }
+    return 1;
+}
+
+/* Rewrite every 33-byte 'L' / 'H' key of 'tredge' in 'txn' as formats 5
+ * and 6 did: coll + kind + ord64(boundary) + obj (25 bytes, without the
+ * reach), the value unchanged.  The number rewritten, or -1. */
+static int downgrade_edges(DB *tredge, DB_TXN *txn)
+{
+    unsigned char k[64], v[16], old[25];
+    DBT key, val, okey, oval;
+    DBC *c;
+    u_int32_t flag = DB_FIRST;
+    int ret, n = 0;
+
+    if (tredge->cursor(tredge, txn, &c, 0) != 0) {
+        return -1;
+    }
+    memset(&key, 0, sizeof(key));
+    memset(&val, 0, sizeof(val));
+    key.data = k;
+    key.ulen = sizeof(k);
+    key.flags = DB_DBT_USERMEM;
+    val.data = v;
+    val.ulen = sizeof(v);
+    val.flags = DB_DBT_USERMEM;
+    memset(&okey, 0, sizeof(okey));
+    memset(&oval, 0, sizeof(oval));
+    okey.data = old;
+    okey.size = sizeof(old);
+    oval.data = v;
+    while ((ret = c->get(c, &key, &val, flag)) == 0) {
+        flag = DB_NEXT;
+        if (key.size != 33 || (k[8] != 'L' && k[8] != 'H')) {
+            continue;
+        }
+        memcpy(old, k, 17);
+        memcpy(old + 17, k + 25, 8);
+        oval.size = val.size;
+        if ((ret = c->del(c, 0)) != 0
+            || (ret = tredge->put(tredge, txn, &okey, &oval, 0)) != 0) {
+            break;
+        }
+        n++;
+        flag = DB_SET_RANGE;    /* from the first key after the new one */
+    }
+    c->close(c);
+    return ret == DB_NOTFOUND ? n : -1;
+}
+
+/* Turn the store behind 'meta' and 'tredge' back into format 6, as an
+ * older build wrote it: every 'L' / 'H' key without the reach, the format
+ * record 6, in one transaction.  The number of edges rewritten, or -1. */
+static int downgrade_to_6(DB_ENV *env, DB *meta, DB *tredge)
+{
+    DB_TXN *txn;
+    int n;
+
+    if (env->txn_begin(env, NULL, &txn, 0) != 0) {
+        return -1;
+    }
+    if ((n = downgrade_edges(tredge, txn)) < 0
+        || set_format(meta, txn, 6) != 0) {
+        txn->abort(txn);
+        return -1;
+    }
+    return txn->commit(txn, 0) == 0 ? n : -1;
+}
+
 /* Turn the store behind 'meta' and 'tredge' back into format 5, as an
- * older build wrote it: every 'G' key without its component byte, the
- * format record 5, in one transaction.  The number of 'G' entries
- * rewritten, or -1. */
+ * older build wrote it: every 'G' key without its component byte, every
+ * 'L' / 'H' key without the reach, the format record 5, in one
+ * transaction.  The number of 'G' entries rewritten, or -1. */
 static int downgrade_to_5(DB_ENV *env, DB *meta, DB *tredge)
 {
     unsigned char k[64], v[16], old[26];
@@ -5309,7 +5845,8 @@ static int downgrade_to_5(DB_ENV *env, DB *meta, DB *tredge)
         flag = DB_SET_RANGE;    /* from the first key after the old one */
     }
     c->close(c);
-    if (ret != DB_NOTFOUND || set_format(meta, txn, 5) != 0) {
+    if (ret != DB_NOTFOUND || downgrade_edges(tredge, txn) < 0
+        || set_format(meta, txn, 5) != 0) {
         txn->abort(txn);
         return -1;
     }
@@ -5355,7 +5892,12 @@ static void raw_close(DB_ENV *env, DB *meta, DB *tredge)
 /* The queries whose answers must survive the upgrade. */
 static const apr_int64_t u_ranges[][2] = {
     { T0, T0 + DAY }, { T0 - 10 * YEAR, T0 - 10 * YEAR + DAY },
-    { T0 + 50 * DAY, T0 + 51 * DAY }, { TMIN, TMAX }
+    { T0 + 50 * DAY, T0 + 51 * DAY }, { TMIN, TMAX },
+    { T0 + 10 * YEAR, T0 + 10 * YEAR + DAY },
+    { T0 - 2 * YEAR - 100 * DAY, T0 - 2 * YEAR - 100 * DAY },
+    { T0 + 3 * YEAR + 100 * DAY, T0 + 3 * YEAR + 100 * DAY },
+    { T0 - YEAR + DAY, T0 - YEAR + DAY }, { T0 + 2 * YEAR + DAY,
+                                           T0 + 2 * YEAR + DAY }
 };
 static const apr_uint32_t u_masks[] = {
     0, COMP_EVENT, COMP_TODO, COMP_JOURNAL, COMP_EVENT | COMP_JOURNAL
@@ -5435,7 +5977,7 @@ static void test_upgrade(void)
     DB *meta, *tredge;
     int i, ups, good = 1;
 
-    diag("U. the in-place upgrade of a format-5 store");
+    diag("U. the in-place upgrade of format-5 and format-6 stores");
     apr_pool_create(&pool, gpool);
     apr_pool_create(&iter, pool);
     calstore_options_default(&opts);
@@ -5479,45 +6021,168 @@ static void test_upgrade(void)
     good &= put_cal(st, "b/be1.ics", cal_one(pool, "be1", COMP_EVENT, T0,
                                              T0 + 8 * DAY), NULL, NULL, pool)
             == APR_SUCCESS;
-    ok(good, "put 28 objects into two calendars");
+    /* 12 recurring objects with both edges, windows on three days, sets
+     * reaching 2 to 12 years before and after them (VEVENTs and VTODOs):
+     * with ar1, 26 'L' / 'H' entries. */
+    for (i = 0; i < 12; i++) {
+        apr_int64_t d = (i % 3) * DAY;
+
+        apr_pool_clear(iter);
+        good &= put_edges(st, apr_psprintf(iter, "%s/ar%d.ics",
+                                           i < 10 ? "a" : "b", 10 + i),
+                          apr_psprintf(iter, "ar%d", 10 + i),
+                          i % 2 ? COMP_TODO : COMP_EVENT, T0 - YEAR + d,
+                          T0 + 2 * YEAR + d,
+                          i < 6 ? T0 - 2 * YEAR - i * 30 * DAY
+                                : T0 - 12 * YEAR,
+                          i < 6 ? T0 + 3 * YEAR + i * 30 * DAY
+                                : T0 + 12 * YEAR,
+                          0, NULL, iter);
+    }
+    ok(good, "put 40 objects into two calendars");
     u_answers(st, a->id, b->id, before, pool);
     ok(g_layout_is(st->tredge, 27, 0, 0),
        "27 'G' keys of 27 bytes, by component");
+    ok(e_layout_is(st->tredge, 26, 0, 0),
+       "26 'L' / 'H' keys of 33 bytes, with the reach of their value");
     ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
 
-    /* Back to format 5. */
-    is_int(downgrade_to_5(st->env, st->meta, st->tredge), 27,
-           "rewrite the 27 'G' keys as format 5 did, and the format record");
-    ok(g_layout_is(st->tredge, 0, 27, 0), "27 'G' keys of 26 bytes");
-    is_int(format_of(st->meta), 5, "format record 5");
+    /* Back to format 6: the edges without the reach. */
+    is_int(downgrade_to_6(st->env, st->meta, st->tredge), 26,
+           "rewrite the 26 'L' / 'H' keys as format 6 did, and the format "
+           "record");
+    ok(e_layout_is(st->tredge, 0, 26, 0)
+       && g_layout_is(st->tredge, 27, 0, 0), "26 'L' / 'H' keys of 25 "
+       "bytes, the 'G' keys as they were");
+    is_int(format_of(st->meta), 6, "format record 6");
     is_int(calstore__check(st, pool), CALSTORE_ECORRUPT,
-           "the check refuses 'G' keys without the component byte");
+           "the check refuses 'L' / 'H' keys without the reach");
     calstore_close(st);
-
-    /* The parent's prepare upgrades it; the opens after it find 6. */
     ups = log_upgrades;
     is_int(calstore_prepare(dir, &opts, pool), APR_SUCCESS,
-           "prepare opens a format-5 store");
+           "prepare opens a format-6 store");
     is_int(log_upgrades - ups, 1, "... upgrading it, with a notice");
-    ok(strstr(log_upgrade_msg, "format 5 to 6") != NULL
-       && strstr(log_upgrade_msg, "(27 long instances") != NULL,
-       "... naming the formats and the 27 entries: %s", log_upgrade_msg);
+    ok(strstr(log_upgrade_msg, "format 6 to 7") != NULL
+       && strstr(log_upgrade_msg, "(26 window edges keyed by reach)")
+          != NULL, "... naming the formats and the 26 edges: %s",
+       log_upgrade_msg);
     st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
     ok(st != NULL, "open after the upgrade");
     if (st == NULL) {
         return;
     }
     is_int(log_upgrades - ups, 1, "... upgrades nothing again");
-    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 6");
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 7");
+    ok(e_layout_is(st->tredge, 26, 0, 0)
+       && g_layout_is(st->tredge, 27, 0, 0), "26 'L' / 'H' keys of 33 "
+       "bytes, the 'G' keys untouched");
+    u_answers(st, a->id, b->id, after, pool);
+    ok(u_same(before, after), "%d queries answer as before the upgrade",
+       U_NQUERIES);
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    /* An upgrade from 6 that meets a malformed edge (sorting last: the
+     * last 'L' key of calendar b) changes nothing. */
+    is_int(downgrade_to_6(st->env, st->meta, st->tredge), 26,
+           "back to format 6");
+    {
+        unsigned char k[25], v[8];
+        DBT key, val;
+
+        calstore_put_be64(k, b->id);
+        k[8] = 'L';
+        calstore_put_ord64(k + 9, T0 + 100 * YEAR);
+        calstore_put_be64(k + 17, 999999);
+        memset(v, 0, sizeof(v));
+        memset(&key, 0, sizeof(key));
+        memset(&val, 0, sizeof(val));
+        key.data = k;
+        key.size = sizeof(k);
+        val.data = v;
+        val.size = sizeof(v);
+        ok(st->tredge->put(st->tredge, NULL, &key, &val, 0) == 0,
+           "add an 'L' entry with an 8-byte value");
+    }
+    calstore_close(st);
+    ups = log_upgrades;
+    st = NULL;
+    is_int(calstore_open(&st, dir, &opts, pool), CALSTORE_ECORRUPT,
+           "open refuses to upgrade it: ECORRUPT");
+    ok(st == NULL && log_upgrades == ups, "... no handle, no notice");
+    ok(raw_open(dir, &env, &meta, &tredge) == 0, "open the files directly");
+    is_int(format_of(meta), 6, "still format 6");
+    ok(e_layout_is(tredge, 0, 26, 1), "every 'L' / 'H' key still the old "
+       "one (and the malformed one): none re-keyed");
+    {
+        unsigned char k[25];
+        DBT key;
+
+        calstore_put_be64(k, b->id);
+        k[8] = 'L';
+        calstore_put_ord64(k + 9, T0 + 100 * YEAR);
+        calstore_put_be64(k + 17, 999999);
+        memset(&key, 0, sizeof(key));
+        key.data = k;
+        key.size = sizeof(k);
+        ok(tredge->del(tredge, NULL, &key, DB_AUTO_COMMIT) == 0,
+           "remove the malformed entry");
+    }
+    raw_close(env, meta, tredge);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL && log_upgrades == ups + 1, "the next open upgrades it");
+    if (st == NULL) {
+        return;
+    }
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 7");
+    u_answers(st, a->id, b->id, after, pool);
+    ok(u_same(before, after), "%d queries answer as before", U_NQUERIES);
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+
+    /* Back to format 5: 'G' keys without the component byte, edges without
+     * the reach. */
+    is_int(downgrade_to_5(st->env, st->meta, st->tredge), 27,
+           "rewrite the 27 'G' keys and the 26 edges as format 5 did, and "
+           "the format record");
+    ok(g_layout_is(st->tredge, 0, 27, 0), "27 'G' keys of 26 bytes");
+    ok(e_layout_is(st->tredge, 0, 26, 0), "26 'L' / 'H' keys of 25 bytes");
+    is_int(format_of(st->meta), 5, "format record 5");
+    is_int(calstore__check(st, pool), CALSTORE_ECORRUPT,
+           "the check refuses 'G' keys without the component byte");
+    calstore_close(st);
+
+    /* The parent's prepare upgrades it; the opens after it find 7. */
+    ups = log_upgrades;
+    is_int(calstore_prepare(dir, &opts, pool), APR_SUCCESS,
+           "prepare opens a format-5 store");
+    is_int(log_upgrades - ups, 1, "... upgrading it, with a notice");
+    ok(strstr(log_upgrade_msg, "format 5 to 7") != NULL
+       && strstr(log_upgrade_msg, "(27 long instances keyed by component, "
+                 "26 window edges keyed by reach)") != NULL,
+       "... naming the formats and the 27 + 26 entries: %s",
+       log_upgrade_msg);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open after the upgrade");
+    if (st == NULL) {
+        return;
+    }
+    is_int(log_upgrades - ups, 1, "... upgrades nothing again");
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 7");
     ok(g_layout_is(st->tredge, 27, 0, 0), "27 'G' keys of 27 bytes, each "
        "with its value's component byte");
+    ok(e_layout_is(st->tredge, 26, 0, 0), "26 'L' / 'H' keys of 33 bytes, "
+       "each with its value's reach");
     u_answers(st, a->id, b->id, after, pool);
     ok(u_same(before, after), "%d queries answer as before the upgrade",
        U_NQUERIES);
     ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
     good = put_undated(st, "a", 20, 21, pool)
-           && calstore_delete(st, "a/ae3.ics", NULL, pool) == APR_SUCCESS;
-    ok(good, "writes after the upgrade: put an undated VTODO, delete ae3");
+           && calstore_delete(st, "a/ae3.ics", NULL, pool) == APR_SUCCESS
+           && calstore_delete(st, "a/ar10.ics", NULL, pool) == APR_SUCCESS
+           && put_edges(st, "a/ar30.ics", "ar30", COMP_EVENT, T0 - YEAR,
+                        T0 + 2 * YEAR, T0 - 11 * YEAR, T0 + 11 * YEAR, 0,
+                        NULL, pool);
+    ok(good, "writes after the upgrade: put an undated VTODO, delete ae3, "
+       "replace one recurring object by another");
     ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
     u_answers(st, a->id, b->id, before, pool);
 
@@ -5555,6 +6220,7 @@ static void test_upgrade(void)
     is_int(format_of(meta), 5, "still format 5");
     ok(g_layout_is(tredge, 0, 27, 1), "every 'G' key still the old one "
        "(and the malformed one): none re-keyed");
+    ok(e_layout_is(tredge, 0, 26, 0), "... nor any 'L' / 'H' key");
     {
         unsigned char k[26];
         DBT key;
@@ -5576,13 +6242,13 @@ static void test_upgrade(void)
     if (st == NULL) {
         return;
     }
-    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 6");
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 7");
     u_answers(st, a->id, b->id, after, pool);
     ok(u_same(before, after), "%d queries answer as before", U_NQUERIES);
     ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
 
     /* Several processes open a format-5 store at once: one upgrades, the
-     * others wait for it (the format record read with DB_RMW) and find 6. */
+     * others wait for it (the format record read with DB_RMW) and find 7. */
     is_int(downgrade_to_5(st->env, st->meta, st->tredge), 27,
            "back to format 5 once more");
     calstore_close(st);
@@ -5618,7 +6284,7 @@ static void test_upgrade(void)
     if (st == NULL) {
         return;
     }
-    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 6");
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 7");
     ok(g_layout_is(st->tredge, 27, 0, 0), "27 'G' keys of 27 bytes");
     u_answers(st, a->id, b->id, after, pool);
     ok(u_same(before, after), "%d queries answer as before", U_NQUERIES);
@@ -5753,6 +6419,9 @@ rest:
     }
     if (want('P')) {
         test_long_by_comp();
+    }
+    if (want('W')) {
+        test_edge_groups();
     }
     if (want('U')) {
         test_upgrade();
