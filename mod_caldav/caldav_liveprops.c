@@ -388,10 +388,15 @@ static dav_prop_insert caldav_insert_prop(const dav_resource *resource,
 
     global_ns = dav_get_liveprop_info(propid, &caldav_liveprop_group, &info);
     if (what == DAV_PROP_INSERT_VALUE) {
-        apr_text_append(p, phdr,
-                        apr_psprintf(p, "<lp%ld:%s>%s</lp%ld:%s>" DEBUG_CR,
-                                     global_ns, info->name, value,
-                                     global_ns, info->name));
+        /* calendar-data (the whole object, from the resource's pool) is
+         * linked, not copied through a format string; other values may
+         * live in 'buf' */
+        apr_text_append(p, phdr, apr_psprintf(p, "<lp%ld:%s>", global_ns,
+                                              info->name));
+        apr_text_append(p, phdr, propid == CALDAV_PROPID_calendar_data
+                                 ? value : apr_pstrdup(p, value));
+        apr_text_append(p, phdr, apr_psprintf(p, "</lp%ld:%s>" DEBUG_CR,
+                                              global_ns, info->name));
     }
     else if (what == DAV_PROP_INSERT_NAME) {
         apr_text_append(p, phdr, apr_psprintf(p, "<lp%ld:%s/>" DEBUG_CR,

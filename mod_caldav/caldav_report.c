@@ -62,25 +62,44 @@ typedef struct caldav_report_ctx caldav_report_ctx;
  * line breaks are written as &#13; - the client gets the stored bytes. */
 static const char *caldav_xml_text(apr_pool_t *p, const char *text)
 {
-    const char *q = apr_xml_quote_string(p, text, 0), *s;
-    apr_size_t n = 0, len;
+    static const char special[] = "&<>\r";
+    apr_size_t extra = 0, n;
+    const char *s;
     char *out, *o;
 
-    for (s = q; *s; s++) {
-        n += *s == '\r';
+    for (s = text + strcspn(text, special); *s;
+         s += 1 + strcspn(s + 1, special)) {
+        extra += *s == '&' || *s == '\r' ? 4 : 3;
     }
-    if (n == 0) {
-        return q;
+    if (extra == 0) {
+        return text;
     }
-    len = strlen(q);
-    o = out = apr_palloc(p, len + 4 * n + 1);
-    for (s = q; *s; s++) {
-        if (*s == '\r') {
+    o = out = apr_palloc(p, (apr_size_t)(s - text) + extra + 1);
+    for (s = text; *s; s++) {
+        n = strcspn(s, special);
+        memcpy(o, s, n);
+        o += n;
+        s += n;
+        switch (*s) {
+        case '&':
+            memcpy(o, "&amp;", 5);
+            o += 5;
+            break;
+        case '<':
+            memcpy(o, "&lt;", 4);
+            o += 4;
+            break;
+        case '>':
+            memcpy(o, "&gt;", 4);
+            o += 4;
+            break;
+        case '\r':
             memcpy(o, "&#13;", 5);
             o += 5;
-        }
-        else {
-            *o++ = *s;
+            break;
+        default:
+            *o = '\0';
+            return out;
         }
     }
     *o = '\0';
