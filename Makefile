@@ -53,7 +53,7 @@ LIBSTORE  := $(BUILD)/libcalstore.a
 MODULE    := $(BUILD)/mod_caldav.so
 TOOL      := $(BUILD)/caldavctl
 
-.PHONY: all deps run stop test unit itest bench clean distclean check-layering
+.PHONY: all deps run stop test unit itest bench core-bench clean distclean check-layering
 all: $(MODULE) $(TOOL) $(UNIT_BIN)
 
 deps:
@@ -134,6 +134,18 @@ test: deps check-layering all
 # for a 1k-only smoke run.
 bench: deps all
 	sh bench/run.sh $(BENCH_ARGS)
+
+# The core micro-benchmark (not part of make test): what a PUT costs in
+# core/ (parse + index record), objects/s; bench/README.md.
+# CORE_BENCH_ARGS e.g. "-p 10 -n 1780272000 /tmp/bench-cache/v2-seed42-10000".
+CORE_BENCH := $(BUILD)/bench/core_put_bench
+
+$(CORE_BENCH): bench/core_put_bench.c $(LIBSTORE) $(LIBCORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(REPOS_CFLAGS) $< -o $@ $(LIBSTORE) $(LIBCORE) $(LIBS) $(SANFLAGS)
+
+core-bench: $(CORE_BENCH)
+	$(CORE_BENCH) $(CORE_BENCH_ARGS)
 
 clean:
 	rm -rf build build-san

@@ -18,8 +18,11 @@
  * deduplicated (an RDATE equal to an RRULE instance is one instance), and
  * at most max_instances are reported.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <apr_strings.h>
 
 #include "calcore_expand.h"
 #include "calcore_log.h"
@@ -208,7 +211,26 @@ typedef struct {
     /* span mode */
     int span_mode, span_any, span_unbounded, span_truncated;
     calcore_time_t span_start, span_end;
+    unsigned span_offers;        /* instances offered                     */
+    /* recording (calcore__expand_memo_t): every offer, in order */
+    apr_array_header_t *rec;     /* rec_entry_t, or NULL                  */
+    int rec_stream;              /* stream of the offers being made        */
+    int rec_overflow;            /* more than REC_MAX offers               */
+    int has_exrule;              /* the master has an EXRULE               */
+    int rule_can_jump;           /* an RRULE without COUNT (run_rule may
+                                    jump ahead to the window)             */
 } xctx_t;
+
+/* One recorded offer(): what a window-mode walk with any window the
+ * recording covers offers, in the same order (see calcore_expand()). */
+typedef struct {
+    calcore_instance_t in;
+    int sorted;
+    int stream;                  /* -1: no stream count                   */
+} rec_entry_t;
+
+/* Most offers recorded (larger sets are walked again). */
+#define REC_MAX 4096
 
 static apr_status_t prop_tt(const xctx_t *x, icalproperty *p,
                             struct icaltimetype *tt,
@@ -635,6 +657,18 @@ static void widen(const calcore_instance_t *in, calcore_time_t *s,
 static int offer(xctx_t *x, const calcore_instance_t *in, int sorted,
                  unsigned *stream_count)
 {
+    if (x->rec) {
+        if (x->rec->nelts < REC_MAX) {
+            rec_entry_t *e = apr_array_push(x->rec);
+
+            e->in = *in;
+            e->sorted = sorted;
+            e->stream = stream_count ? x->rec_stream : -1;
+        }
+        else {
+            x->rec_overflow = 1;
+        }
+    }
     if (x->span_mode) {
         calcore_time_t s, e;
 
@@ -646,6 +680,9 @@ static int offer(xctx_t *x, const calcore_instance_t *in, int sorted,
             x->span_end = e;
         }
         x->span_any = 1;
+        if (x->span_offers < UINT_MAX) {
+            x->span_offers++;
+        }
         return 0;
     }
     if (!calcore_instance_overlaps(in, x->ws, x->we)) {
@@ -807,6 +844,10 @@ static void run_rule(xctx_t *x, icalproperty *p, apr_array_header_t *exr,
     int produced = 0, dtstart_matched = 1;
     int unbounded = r.count == 0 && icaltime_is_null_time(r.until);
 
+    if (!exr && r.count == 0 && !r.rscale) {
+        x->rule_can_jump = 1;
+    }
+
     dt = calcore_tz_wall_to_icaltime(m->wall, m->is_date);
     dt.zone = icaltimezone_get_utc_timezone();
     if (!icaltime_is_null_time(r.until)) {
@@ -893,12 +934,25 @@ static void run_rule(xctx_t *x, icalproperty *p, apr_array_header_t *exr,
     icalrecur_iterator_free(it);
 }
 
+/* The effective limits of 'opts' (calcore_expand.h). */
+static void budgets(const calcore_expand_opts_t *opts, unsigned *max_inst,
+                    unsigned *max_steps, apr_interval_time_t *max_time)
+{
+    *max_inst = opts && opts->max_instances ? opts->max_instances
+                                            : CALCORE_MAX_INSTANCES_HARD;
+    *max_steps = opts && opts->max_steps ? opts->max_steps
+                                         : 2 * *max_inst + 1000;
+    *max_time = opts && opts->max_time ? opts->max_time
+                                       : apr_time_from_sec(2);
+}
+
 /* Load master facts, overrides and exclusions into x. */
 static void setup(xctx_t *x, const xset_t *set,
                   const calcore_expand_opts_t *opts, apr_pool_t *pool)
 {
     const apr_array_header_t *comps = set->comps;
     icalcomponent *mc = set->master;
+    apr_interval_time_t max_time;
     int i;
 
     memset(x, 0, sizeof(*x));
@@ -906,13 +960,8 @@ static void setup(xctx_t *x, const xset_t *set,
     x->tzset = set->tzset;
     x->floating = opts ? opts->floating : NULL;
     x->pool = pool;
-    x->max_inst = opts && opts->max_instances ? opts->max_instances
-                                              : CALCORE_MAX_INSTANCES_HARD;
-    x->max_steps = opts && opts->max_steps ? opts->max_steps
-                                           : 2 * x->max_inst + 1000;
-    x->deadline = apr_time_now()
-                  + (opts && opts->max_time ? opts->max_time
-                                            : apr_time_from_sec(2));
+    budgets(opts, &x->max_inst, &x->max_steps, &max_time);
+    x->deadline = apr_time_now() + max_time;
     if (!mc) {
         /* Only overrides: one with an RRULE acts as the master. */
         for (i = 0; i < comps->nelts; i++) {
@@ -985,6 +1034,9 @@ static void load_exclusions(xctx_t *x)
                                             sizeof(calcore_time_t));
     apr_array_header_t *exd = apr_array_make(x->pool, 4,
                                              sizeof(apr_int64_t));
+
+    x->has_exrule = icalcomponent_get_first_property(
+                        c, ICAL_EXRULE_PROPERTY) != NULL;
 
     for (p = icalcomponent_get_first_property(c, ICAL_EXDATE_PROPERTY); p;
          p = icalcomponent_get_next_property(c, ICAL_EXDATE_PROPERTY)) {
@@ -1118,6 +1170,7 @@ static void collect(xctx_t *x)
 
             load_exclusions(x);
             /* DTSTART is always the first instance. */
+            x->rec_stream = 0;
             offer_master(x, m->start, m->wall, m->start,
                          inst_end(m, m->start, m->wall), 0, 0, &stream);
             for (p = icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY);
@@ -1128,6 +1181,7 @@ static void collect(xctx_t *x)
                 if (x->span_mode && rule_unbounded(p)) {
                     x->span_unbounded = 1;
                 }
+                x->rec_stream++;
                 run_rule(x, p, NULL, &hit);
                 if (hit && x->span_mode) {
                     x->span_truncated = 1;
@@ -1195,11 +1249,116 @@ static void object_set(xset_t *set, const calcore_object_t *obj)
     set->uid = calcore_object_uid(obj);
 }
 
+static int memo_on = 1;
+
+void calcore__expand_memo_enable(int on)
+{
+    memo_on = on;
+}
+
+/* Keep what x recorded in the object's memo, for windows ending at or
+ * before 'until'.  Only a complete recording is kept: no budget hit, no
+ * stream cut short, no EXRULE (its exclusions depend on the window), not
+ * too many offers. */
+static void memo_record(const calcore_object_t *obj, const xctx_t *x,
+                        calcore_time_t until, apr_interval_time_t max_time)
+{
+    apr_pool_t *opool;
+    calcore__expand_memo_t *memo = calcore__object_memo(obj, &opool);
+    const cinfo_t *m = x->master;
+
+    if (!x->rec || x->rec_overflow || x->has_exrule || x->truncated
+        || x->span_truncated || x->span_unbounded) {
+        return;
+    }
+    memo->rec_valid = 1;
+    memo->rec_floating = x->floating;
+    memo->rec_max_time = max_time;
+    memo->rec_steps = x->steps;
+    memo->rec_until = until;
+    memo->rec_lo_pad = m ? max_duration(m) + 2 * DAY : 0;
+    memo->rec_no_jump_lo = m && x->rule_can_jump
+                           ? calcore__add(m->start, 3 * DAY)
+                           : CALCORE_TIME_MAX;
+    memo->rec_streams = x->rec_stream + 1;
+    memo->rec_n = x->rec->nelts;
+    memo->rec = x->rec->nelts
+                ? apr_pmemdup(opool, x->rec->elts,
+                              sizeof(rec_entry_t) * x->rec->nelts)
+                : NULL;
+}
+
+/* Can calcore_expand(obj, start, end, opts) replay the memo?  A fresh walk
+ * offers, stream by stream, a prefix of what the recording walk offered:
+ * the same candidates in the same order (EXDATEs, overrides and RDATEs do
+ * not depend on the window), cut where offer() says stop - at the latest
+ * where the recording's own window end cut it (offer's overlap rules are
+ * monotonic in the range) - unless it jumps ahead (compute_jump, for a
+ * rule without COUNT and a window far after DTSTART: then it is walked).
+ * So it takes no more steps than the recording did, and replaying the
+ * offers through offer() with the new window and limits gives the same
+ * instances, truncation and more_after. */
+static int memo_replayable(const calcore__expand_memo_t *memo,
+                           calcore_time_t start, calcore_time_t end,
+                           const calcore_expand_opts_t *opts)
+{
+    unsigned max_inst, max_steps;
+    apr_interval_time_t max_time;
+
+    if (!memo_on || !memo->rec_valid
+        || memo->rec_floating != (opts ? opts->floating : NULL)
+        || end > memo->rec_until
+        || calcore__add(start, -memo->rec_lo_pad) > memo->rec_no_jump_lo) {
+        return 0;
+    }
+    budgets(opts, &max_inst, &max_steps, &max_time);
+    return memo->rec_steps <= max_steps && memo->rec_max_time <= max_time;
+}
+
+static apr_status_t memo_replay(calcore__expand_memo_t *memo,
+                                calcore_time_t start, calcore_time_t end,
+                                const calcore_expand_opts_t *opts,
+                                calcore_instance_cb *cb, void *baton,
+                                calcore_expand_result_t *res,
+                                apr_pool_t *scratch)
+{
+    const rec_entry_t *e = memo->rec;
+    unsigned *count = apr_pcalloc(scratch, sizeof(unsigned)
+                                           * memo->rec_streams);
+    char *stopped = apr_pcalloc(scratch, memo->rec_streams);
+    apr_interval_time_t max_time;
+    xctx_t x;
+    int i;
+
+    memset(&x, 0, sizeof(x));
+    budgets(opts, &x.max_inst, &x.max_steps, &max_time);
+    x.floating = opts ? opts->floating : NULL;
+    x.pool = scratch;
+    x.ws = start;
+    x.we = end;
+    x.complete_until = end;
+    x.out = apr_array_make(scratch, memo->rec_n ? memo->rec_n : 1,
+                           sizeof(calcore_instance_t));
+    for (i = 0; i < memo->rec_n; i++, e++) {
+        if (e->stream < 0) {
+            offer(&x, &e->in, e->sorted, NULL);
+        }
+        else if (!stopped[e->stream]
+                 && offer(&x, &e->in, e->sorted, &count[e->stream])
+                 && e->stream > 0) {
+            stopped[e->stream] = 1;   /* run_rule stops its loop */
+        }
+    }
+    memo->rec_reused++;
+    return report(&x, cb, baton, res);
+}
+
 static apr_status_t expand_set(const xset_t *set, calcore_time_t start,
                                calcore_time_t end,
                                const calcore_expand_opts_t *opts,
                                calcore_instance_cb *cb, void *baton,
                                calcore_expand_result_t *res,
+                               const calcore_object_t *record,
                                apr_pool_t *scratch)
 {
     xctx_t x;
@@ -1216,7 +1375,17 @@ static apr_status_t expand_set(const xset_t *set, calcore_time_t start,
     x.we = end;
     x.complete_until = end;
     x.out = apr_array_make(scratch, 16, sizeof(calcore_instance_t));
+    if (record && memo_on && start == CALCORE_TIME_MIN) {
+        x.rec = apr_array_make(scratch, 64, sizeof(rec_entry_t));
+    }
     collect(&x);
+    if (x.rec) {
+        apr_interval_time_t max_time;
+        unsigned mi, ms;
+
+        budgets(opts, &mi, &ms, &max_time);
+        memo_record(record, &x, end, max_time);
+    }
     return report(&x, cb, baton, res);
 }
 
@@ -1227,10 +1396,27 @@ apr_status_t calcore_expand(const calcore_object_t *obj,
                             calcore_expand_result_t *res,
                             apr_pool_t *scratch)
 {
+    apr_pool_t *opool;
+    calcore__expand_memo_t *memo = calcore__object_memo(obj, &opool);
+    xset_t set;
+
+    if (start <= end && memo_replayable(memo, start, end, opts)) {
+        return memo_replay(memo, start, end, opts, cb, baton, res, scratch);
+    }
+    object_set(&set, obj);
+    return expand_set(&set, start, end, opts, cb, baton, res, NULL, scratch);
+}
+
+apr_status_t calcore__expand_count(const calcore_object_t *obj,
+                                   calcore_time_t start, calcore_time_t end,
+                                   const calcore_expand_opts_t *opts,
+                                   calcore_expand_result_t *res,
+                                   apr_pool_t *scratch)
+{
     xset_t set;
 
     object_set(&set, obj);
-    return expand_set(&set, start, end, opts, cb, baton, res, scratch);
+    return expand_set(&set, start, end, opts, NULL, NULL, res, obj, scratch);
 }
 
 apr_status_t calcore_expand_components(const apr_array_header_t *comps,
@@ -1268,38 +1454,102 @@ apr_status_t calcore_expand_components(const apr_array_header_t *comps,
             set.uid = u ? icalproperty_get_uid(u) : NULL;
         }
     }
-    return expand_set(&set, start, end, opts, cb, baton, res, scratch);
+    return expand_set(&set, start, end, opts, cb, baton, res, NULL,
+                      scratch);
 }
 
-apr_status_t calcore_expand_span(const calcore_object_t *obj,
-                                 const calcore_expand_opts_t *opts,
-                                 calcore_span_t *span, apr_pool_t *scratch)
+/* The span of an object is a pure function of the object (immutable), the
+ * floating zone and the budgets (max_steps, max_time; max_instances plays
+ * no part in span mode).  A walk that hit no budget after S steps is what
+ * any walk with a step budget >= S (and no smaller time budget) does,
+ * step for step: such a memo is reused.  A walk that hit a budget is never
+ * kept (where it stopped depends on the clock). */
+apr_status_t calcore__expand_span(const calcore_object_t *obj,
+                                  const calcore_expand_opts_t *opts,
+                                  calcore_span_t *span, unsigned *bound,
+                                  int record, apr_pool_t *scratch)
 {
+    apr_pool_t *opool;
+    calcore__expand_memo_t *memo = calcore__object_memo(obj, &opool);
+    const icaltimezone *floating = opts ? opts->floating : NULL;
+    apr_interval_time_t max_time;
+    unsigned max_inst, max_steps;
     xctx_t x;
     xset_t set;
 
+    budgets(opts, &max_inst, &max_steps, &max_time);
+    if (memo_on && memo->span_valid && memo->span_floating == floating
+        && memo->span_steps <= max_steps && memo->span_max_time <= max_time) {
+        memset(span, 0, sizeof(*span));
+        span->start = memo->span_start;
+        span->end = memo->span_end;
+        span->unbounded = memo->span_unbounded;
+        span->truncated = memo->span_truncated;
+        span->empty = memo->span_empty;
+        if (bound) {
+            *bound = memo->span_offers;
+        }
+        memo->span_reused++;
+        return APR_SUCCESS;
+    }
     object_set(&set, obj);
     setup(&x, &set, opts, scratch);
     x.span_mode = 1;
     x.ws = CALCORE_TIME_MIN;
     x.we = CALCORE_TIME_MAX;
     x.complete_until = CALCORE_TIME_MAX;
+    if (record && memo_on) {
+        x.rec = apr_array_make(scratch, 64, sizeof(rec_entry_t));
+    }
     collect(&x);
     memset(span, 0, sizeof(*span));
     if (!x.span_any && !x.span_truncated) {
         span->empty = 1;
         span->start = CALCORE_TIME_MAX;
         span->end = CALCORE_TIME_MIN;
+    }
+    else {
+        if (!x.span_any) {
+            /* nothing found within the budget: unknown, so everything */
+            x.span_start = CALCORE_TIME_MIN;
+        }
+        span->start = x.span_start;
+        span->unbounded = x.span_unbounded;
+        span->truncated = x.span_truncated && !x.span_unbounded;
+        span->end = (span->unbounded || span->truncated) ? CALCORE_TIME_MAX
+                                                         : x.span_end;
+    }
+    /* In span mode an unbounded rule stops after its first instance: the
+     * offers bound only a bounded set walked to its end (EXRULE, which the
+     * span ignores, only removes instances). */
+    if (x.span_truncated || x.span_unbounded) {
+        x.span_offers = UINT_MAX;
+    }
+    if (bound) {
+        *bound = memo_on ? x.span_offers : UINT_MAX;
+    }
+    if (!memo_on || x.span_truncated) {
         return APR_SUCCESS;
     }
-    if (!x.span_any) {
-        /* nothing found within the budget: unknown, so everything */
-        x.span_start = CALCORE_TIME_MIN;
+    memo->span_valid = 1;
+    memo->span_floating = floating;
+    memo->span_max_time = max_time;
+    memo->span_steps = x.steps;
+    memo->span_offers = x.span_offers;
+    memo->span_start = span->start;
+    memo->span_end = span->end;
+    memo->span_unbounded = span->unbounded;
+    memo->span_truncated = span->truncated;
+    memo->span_empty = span->empty;
+    if (x.rec) {
+        memo_record(obj, &x, CALCORE_TIME_MAX, max_time);
     }
-    span->start = x.span_start;
-    span->unbounded = x.span_unbounded;
-    span->truncated = x.span_truncated && !x.span_unbounded;
-    span->end = (span->unbounded || span->truncated) ? CALCORE_TIME_MAX
-                                                     : x.span_end;
     return APR_SUCCESS;
+}
+
+apr_status_t calcore_expand_span(const calcore_object_t *obj,
+                                 const calcore_expand_opts_t *opts,
+                                 calcore_span_t *span, apr_pool_t *scratch)
+{
+    return calcore__expand_span(obj, opts, span, NULL, 0, scratch);
 }

@@ -27,7 +27,12 @@
  *
  * Threads: an object (and its tree) is used by one thread at a time; the
  * expander walks the components with libical's per-component iterators (do
- * not call it from inside such a loop over the same components).
+ * not call it from inside such a loop over the same components).  It also
+ * keeps, in the object, what calcore_object_parse()'s limit check walked
+ * (the span, the instances), and calcore_expand_span() / calcore_expand()
+ * reuse that instead of walking the rules again whenever it gives exactly
+ * the result of a fresh walk (same floating zone, a budget at least as
+ * large, a window the earlier walk covered; calcore_expand.c).
  *
  * Everything is bounded: at most max_instances instances are reported, at
  * most max_steps iterator steps and max_time are spent; a bounded result

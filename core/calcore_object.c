@@ -39,6 +39,7 @@ struct calcore_object_t {
     apr_array_header_t *comps;   /* icalcomponent *                      */
     int recurring;
     unsigned lossy;
+    calcore__expand_memo_t memo; /* calcore_expand.c                     */
 };
 
 /* ---- pass 1: raw text --------------------------------------------------- */
@@ -171,6 +172,24 @@ apr_status_t calcore__raw_check(const char *text, apr_size_t len,
             hn = 0;
             htrunc = 0;
             line_start = lineno;
+        }
+        if (!need && c >= 0x20 && c < 0x7F) {
+            /* a run of printable ASCII (most of the text): nothing to
+             * check, only the line's head to keep */
+            apr_size_t j = i + 1, n, room = HEAD_MAX - hn;
+
+            while (j < len && p[j] >= 0x20 && p[j] < 0x7F) {
+                j++;
+            }
+            n = j - i;
+            if (n > room) {
+                n = room;
+                htrunc = 1;
+            }
+            memcpy(head + hn, p + i, n);
+            hn += n;
+            i = j;
+            continue;
         }
         if (c == '\r') {
             if (i + 1 >= len || p[i + 1] != '\n') {
@@ -434,13 +453,13 @@ static apr_status_t check_times(vctx_t *v, icalcomponent *c)
         icalvalue *val = icalproperty_get_value(p);
         icalvalue_kind vk = val ? icalvalue_isa(val) : ICAL_NO_VALUE;
         icalparameter *tzp;
-        const char *pname;
 
         if (icalproperty_isa(p) == ICAL_X_PROPERTY
             || icalproperty_isa(p) == ICAL_XLICERROR_PROPERTY) {
             continue;
         }
-        pname = icalproperty_get_property_name(p);
+        /* (the property's name is only looked up for a message: libical
+         * builds it in a fresh buffer each time) */
         tzp = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
         if (tzp) {
             const char *tzid = icalparameter_get_tzid(tzp);
@@ -448,7 +467,9 @@ static apr_status_t check_times(vctx_t *v, icalcomponent *c)
             if (!calcore_tzset_resolve(v->obj->tzset, tzid)) {
                 return fail(v, DATA, "TZID '%s' (%s in %s) is neither a "
                             "VTIMEZONE of the object nor a known time zone",
-                            tzid ? tzid : "", pname, comp_label(c));
+                            tzid ? tzid : "",
+                            icalproperty_get_property_name(p),
+                            comp_label(c));
             }
         }
         if (vk == ICAL_DATE_VALUE || vk == ICAL_DATETIME_VALUE
@@ -461,7 +482,8 @@ static apr_status_t check_times(vctx_t *v, icalcomponent *c)
                 || (!icaltime_is_null_time(per.end)
                     && !time_fields_ok(&per.end))) {
                 return fail(v, DATA, "%s in %s has an invalid date or time",
-                            pname, comp_label(c));
+                            icalproperty_get_property_name(p),
+                            comp_label(c));
             }
         }
     }
@@ -908,6 +930,7 @@ static apr_status_t check_limits(vctx_t *v, const calcore_limits_t *l)
     calcore_span_t span;
     calcore_time_t now, until;
     apr_pool_t *scratch;
+    unsigned bound;
     int i;
     char b1[CALCORE_TIME_STRLEN], b2[CALCORE_TIME_STRLEN];
 
@@ -929,7 +952,7 @@ static apr_status_t check_limits(vctx_t *v, const calcore_limits_t *l)
     eo.max_instances = l->max_instances ? l->max_instances
                                         : CALCORE_MAX_INSTANCES_HARD;
     apr_pool_create(&scratch, v->pool);
-    calcore_expand_span(o, &eo, &span, scratch);
+    calcore__expand_span(o, &eo, &span, &bound, 1, scratch);
     /* The span is widened to what a time-range can match: an open end
      * (CALCORE_TIME_MIN/MAX, e.g. a VTODO with only CREATED, or none) is no
      * date of the object and cannot break a date limit. */
@@ -959,15 +982,23 @@ static apr_status_t check_limits(vctx_t *v, const calcore_limits_t *l)
     }
 
     /* Count: all instances of a bounded set, those before now + horizon of
-     * an unbounded one. */
+     * an unbounded one.  The span walk of a bounded set already offered
+     * every instance (the count below walks the very same candidates with
+     * the same budget, and only drops duplicates and EXRULE instances):
+     * when it offered no more than max_instances, the count cannot exceed
+     * the limit and is not made.  This is every non-recurring object and
+     * most bounded rules. */
+    if (!span.unbounded && bound <= eo.max_instances) {
+        apr_pool_destroy(scratch);
+        return APR_SUCCESS;
+    }
     now = l->now ? l->now : calcore_time_now();
     until = span.unbounded
             ? calcore__add(now, l->horizon ? l->horizon
                                            : CALCORE_HORIZON_DEFAULT)
             : CALCORE_TIME_MAX;
     apr_pool_clear(scratch);
-    calcore_expand(o, CALCORE_TIME_MIN, until, &eo, NULL, NULL, &res,
-                   scratch);
+    calcore__expand_count(o, CALCORE_TIME_MIN, until, &eo, &res, scratch);
     apr_pool_destroy(scratch);
     if (res.truncated) {
         return fail(v, CALCORE_PRECOND_MAX_INSTANCES,
@@ -1152,4 +1183,12 @@ int calcore_object_is_recurring(const calcore_object_t *obj)
 unsigned calcore_object_lossy(const calcore_object_t *obj)
 {
     return obj->lossy;
+}
+
+calcore__expand_memo_t *calcore__object_memo(const calcore_object_t *obj,
+                                             apr_pool_t **pool)
+{
+    /* a cache, not part of the object's value: see calcore_private.h */
+    *pool = obj->pool;
+    return &((calcore_object_t *)obj)->memo;
 }

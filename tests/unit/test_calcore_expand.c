@@ -17,6 +17,7 @@
 #include <apr_thread_proc.h>
 
 #include "calcore.h"
+#include "calcore_private.h"
 #include "tap.h"
 
 static apr_pool_t *pool;
@@ -715,6 +716,225 @@ static void test_callback(void)
            APR_EINVAL, "start after end is APR_EINVAL");
 }
 
+/* ---- the expansion memo ------------------------------------------------- */
+
+/* calcore_object_parse() keeps what its limit check walked; calcore_expand()
+ * replays it when that gives exactly what a fresh walk gives.  Every field
+ * of every instance, the result and the status are compared with a fresh
+ * walk (memo off) for many windows and limits, truncation included. */
+static const char *const memo_texts[] = {
+    HEAD VEV("m1@example.com", "DTSTART:20240610T090000Z\r\n"
+             "DTEND:20240610T100000Z\r\nRRULE:FREQ=DAILY;COUNT=10\r\n"
+             "EXDATE:20240612T090000Z\r\nRDATE:20240701T120000Z\r\n")
+        VEV("m1@example.com", "RECURRENCE-ID:20240613T090000Z\r\n"
+            "DTSTART:20240620T150000Z\r\nDTEND:20240620T160000Z\r\n") TAIL,
+    HEAD BERLIN_VTZ VEV("m2@example.com",
+             "DTSTART;TZID=Europe/Berlin:20240304T180000\r\n"
+             "DURATION:PT90M\r\nRRULE:FREQ=WEEKLY;BYDAY=MO,WE\r\n"
+             "EXDATE;TZID=Europe/Berlin:20240401T180000\r\n")
+        VEV("m2@example.com",
+            "RECURRENCE-ID;TZID=Europe/Berlin:20240403T180000\r\n"
+            "DTSTART;TZID=Europe/Berlin:20250101T080000\r\n"
+            "DURATION:PT1H\r\n") TAIL,
+    HEAD BERLIN_VTZ VEV("m3@example.com",
+             "DTSTART;TZID=Europe/Berlin:20240330T220000\r\n"
+             "DURATION:PT30M\r\nRRULE:FREQ=HOURLY;COUNT=60\r\n") TAIL,
+    HEAD VEV("m4@example.com", "DTSTART:20240115T083000\r\n"
+             "DTEND:20240115T093000\r\n"
+             "RRULE:FREQ=MONTHLY;UNTIL=20251231T000000\r\n") TAIL,
+    HEAD VEV("m5@example.com", "DTSTART;VALUE=DATE:20240229\r\n"
+             "RRULE:FREQ=YEARLY\r\n") TAIL,
+    HEAD "BEGIN:VTODO\r\nUID:m6@example.com\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20240601T090000Z\r\nDUE:20240601T090000Z\r\n"
+        "RRULE:FREQ=DAILY;COUNT=5\r\nEND:VTODO\r\n" TAIL,
+    HEAD "BEGIN:VTODO\r\nUID:m7@example.com\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20240601T090000Z\r\nDURATION:P2D\r\n"
+        "RRULE:FREQ=WEEKLY;UNTIL=20240901T000000Z\r\nEND:VTODO\r\n" TAIL,
+    HEAD "BEGIN:VTODO\r\nUID:m8@example.com\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DUE:20240615T170000Z\r\nEND:VTODO\r\n" TAIL,
+    HEAD "BEGIN:VTODO\r\nUID:m9@example.com\r\nDTSTAMP:20240101T000000Z\r\n"
+        "CREATED:20240501T000000Z\r\nEND:VTODO\r\n" TAIL,
+    HEAD "BEGIN:VTODO\r\nUID:m10@example.com\r\n"
+        "DTSTAMP:20240101T000000Z\r\nEND:VTODO\r\n" TAIL,
+    HEAD "BEGIN:VJOURNAL\r\nUID:m11@example.com\r\n"
+        "DTSTAMP:20240101T000000Z\r\nDTSTART;VALUE=DATE:20240610\r\n"
+        "RRULE:FREQ=DAILY;COUNT=3\r\nEND:VJOURNAL\r\n" TAIL,
+    HEAD VEV("m12@example.com", "DTSTART:20240610T090000Z\r\n"
+             "RRULE:FREQ=DAILY;COUNT=6\r\n"
+             "RRULE:FREQ=DAILY;INTERVAL=2;COUNT=6\r\n"
+             "RDATE:20240611T090000Z\r\n") TAIL,
+    HEAD VEV("m13@example.com", "RECURRENCE-ID:20240610T090000Z\r\n"
+             "DTSTART:20240610T110000Z\r\n")
+        VEV("m13@example.com", "RECURRENCE-ID:20240617T090000Z\r\n"
+            "DTSTART:20240616T110000Z\r\nDTEND:20240616T120000Z\r\n") TAIL,
+    HEAD VEV("m14@example.com", "DTSTART:20240610T090000Z\r\n"
+             "DTEND:20240610T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=4\r\n")
+        VEV("m14@example.com", "RECURRENCE-ID:20240611T090000Z\r\n"
+            "DTSTART:20240611T090000Z\r\nDTEND:20240611T100000Z\r\n")
+        VEV("m14@example.com", "RECURRENCE-ID;VALUE=DATE:20240617\r\n"
+            "DTSTART:20240618T090000Z\r\nDTEND:20240618T100000Z\r\n") TAIL,
+    HEAD VEV("m15@example.com", "DTSTART:20240610T090000Z\r\n"
+             "RRULE:FREQ=DAILY;COUNT=12\r\n"
+             "EXRULE:FREQ=WEEKLY;COUNT=2\r\n") TAIL,
+    HEAD VEV("m16@example.com", "DTSTART:20240610T090000Z\r\n"
+             "DTEND:20240610T100000Z\r\n"
+             "RDATE;VALUE=PERIOD:20240612T090000Z/20240613T090000Z,"
+             "20240614T090000Z/PT3H\r\nRDATE;VALUE=DATE:20240620\r\n") TAIL,
+    HEAD VEV("m17@example.com", "DTSTART:20240610T090000Z\r\n") TAIL,
+    HEAD VEV("m18@example.com", "DTSTART:20240610T090000Z\r\n"
+             "DTEND:20240610T100000Z\r\n"
+             "RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=5\r\n") TAIL,
+    HEAD VEV("m19@example.com", "DTSTART:20230101T070000Z\r\n"
+             "DTEND:20230101T073000Z\r\nRRULE:FREQ=DAILY\r\n") TAIL,
+    HEAD "BEGIN:VFREEBUSY\r\nUID:m20@example.com\r\n"
+        "DTSTAMP:20240101T000000Z\r\nDTSTART:20240610T000000Z\r\n"
+        "DTEND:20240617T000000Z\r\n"
+        "FREEBUSY:20240611T090000Z/PT1H\r\nEND:VFREEBUSY\r\n" TAIL,
+    NULL
+};
+
+static apr_status_t add_all(void *baton, const calcore_instance_t *in)
+{
+    list_t *l = baton;
+    char item[160];
+    int n;
+
+    n = snprintf(item, sizeof(item), "%s%" APR_INT64_T_FMT "/%"
+                 APR_INT64_T_FMT "/%" APR_INT64_T_FMT "/%x/%d",
+                 l->len ? " " : "", (apr_int64_t)in->start,
+                 (apr_int64_t)in->end, (apr_int64_t)in->recurrence_id,
+                 in->flags, (int)in->rule);
+    if (l->len + n + 1 > l->cap) {
+        apr_size_t cap = l->cap ? l->cap * 2 : 256;
+        char *nb;
+
+        while (cap < l->len + n + 1) {
+            cap *= 2;
+        }
+        nb = apr_palloc(pool, cap);
+        if (l->len) {
+            memcpy(nb, l->buf, l->len);
+        }
+        l->buf = nb;
+        l->cap = cap;
+    }
+    memcpy(l->buf + l->len, item, n + 1);
+    l->len += n;
+    return APR_SUCCESS;
+}
+
+static const char *expand_all(const calcore_object_t *obj, calcore_time_t ws,
+                              calcore_time_t we,
+                              const calcore_expand_opts_t *o)
+{
+    calcore_expand_result_t res;
+    list_t l;
+    apr_pool_t *scratch;
+    apr_status_t rv;
+
+    memset(&l, 0, sizeof(l));
+    apr_pool_create(&scratch, pool);
+    rv = calcore_expand(obj, ws, we, o, add_all, &l, &res, scratch);
+    apr_pool_destroy(scratch);
+    return apr_psprintf(pool, "rv %d count %u truncated %d until %"
+                        APR_INT64_T_FMT " after %d: %s", rv, res.count,
+                        res.truncated, (apr_int64_t)res.complete_until,
+                        res.more_after, l.buf ? l.buf : "");
+}
+
+static void test_memo_replay(void)
+{
+    static const char *const times[] = {
+        NULL, "20230101T000000Z", "20240331T003000Z", "20240601T000000Z",
+        "20240610T090000Z", "20240610T093000Z", "20240617T000000Z",
+        "20260101T000000Z", "20260602T000000Z", NULL
+    };
+    /* max_instances, max_steps (a walk cut short by its step budget is
+     * never replayed) */
+    static const unsigned maxes[][2] = {
+        { 500, 0 }, { 1, 0 }, { 3, 0 }, { 2000, 0 }, { 500, 5 }, { 500, 40 }
+    };
+    enum { NM = sizeof(maxes) / sizeof(maxes[0]) };
+    enum { NT = sizeof(times) / sizeof(times[0]) };
+    calcore_time_t t[NT];
+    const icaltimezone *berlin = calcore_tz_system("Europe/Berlin");
+    int i, a, b, k, z, lim;
+
+    for (i = 0; i < NT; i++) {
+        t[i] = !times[i] ? (i ? CALCORE_TIME_MAX : CALCORE_TIME_MIN)
+                         : utc(times[i]);
+    }
+    for (i = 0; memo_texts[i]; i++) {
+        for (lim = 0; lim < 2; lim++) {
+            for (z = 0; z < 3; z++) {
+                calcore_limits_t l;
+                calcore_object_t *on = NULL, *off = NULL;
+                calcore_precond_e pc;
+                const char *why;
+                apr_pool_t *op;
+                int same = 1, n = 0;
+                unsigned replayed;
+
+                memset(&l, 0, sizeof(l));
+                l.now = utc("20240601T000000Z");
+                l.max_instances = lim ? 50 : 0;
+                l.floating = z == 1 ? berlin : NULL;
+                calcore_object_parse(&on, &pc, &why, memo_texts[i],
+                                     strlen(memo_texts[i]), &l, pool);
+                calcore__expand_memo_enable(0);
+                calcore_object_parse(&off, &pc, &why, memo_texts[i],
+                                     strlen(memo_texts[i]), &l, pool);
+                calcore__expand_memo_enable(1);
+                if (!on || !off) {
+                    ok(!on && !off, "m%d: rejected alike with and without "
+                       "the memo (%s)", i + 1, why ? why : "");
+                    continue;
+                }
+                for (a = 0; a < NT; a++) {
+                    for (b = a; b < NT; b++) {
+                        for (k = 0; k < NM; k++) {
+                            calcore_expand_opts_t o;
+                            const char *x, *y;
+
+                            memset(&o, 0, sizeof(o));
+                            /* z == 2: expanded in another zone than the
+                             * limit check's (never replayed) */
+                            o.floating = z == 1 || z == 2 ? berlin : NULL;
+                            o.max_instances = maxes[k][0];
+                            o.max_steps = maxes[k][1];
+                            x = expand_all(on, t[a], t[b], &o);
+                            calcore__expand_memo_enable(0);
+                            y = expand_all(off, t[a], t[b], &o);
+                            calcore__expand_memo_enable(1);
+                            n++;
+                            if (strcmp(x, y) != 0) {
+                                if (same) {
+                                    diag("window %s - %s, max %u/%u:",
+                                         times[a] ? times[a] : "MIN",
+                                         times[b] ? times[b] : "MAX",
+                                         maxes[k][0], maxes[k][1]);
+                                    diag("memo:  %.300s", x);
+                                    diag("fresh: %.300s", y);
+                                }
+                                same = 0;
+                            }
+                        }
+                    }
+                }
+                replayed = calcore__object_memo(on, &op)->rec_reused;
+                ok(same, "m%d, %s, floating %s: %d expansions = a fresh "
+                   "walk (%u replayed)", i + 1,
+                   lim ? "max-instances 50" : "no limits",
+                   z == 0 ? "UTC" : z == 1 ? "Berlin" : "Berlin, checked "
+                   "in UTC", n, replayed);
+                if (z == 2) {
+                    ok(replayed == 0, "... none replayed in another zone");
+                }
+            }
+        }
+    }
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 /* After calcore_init() any number of threads may parse and expand their own
@@ -818,6 +1038,8 @@ static void test_threads(void)
 
 int main(void)
 {
+    int round;
+
     apr_initialize();
     apr_pool_create(&pool, NULL);
     if (calcore_init(pool) != APR_SUCCESS) {
@@ -825,18 +1047,28 @@ int main(void)
         return done_testing();
     }
 
-    test_berlin();
-    test_new_york();
-    test_gap_and_nominal();
-    test_allday_floating();
-    test_overrides();
-    test_exdate_rdate();
-    test_rules();
-    test_unbounded();
-    test_pathological();
-    test_overlap_rules();
-    test_jump_equivalence();
-    test_callback();
+    /* every expectation twice: with the expansion memo (most expansions
+     * below replay what parsing walked), then without it (the walker) */
+    for (round = 0; round < 2; round++) {
+        if (round) {
+            diag("the same without the expansion memo");
+        }
+        calcore__expand_memo_enable(!round);
+        test_berlin();
+        test_new_york();
+        test_gap_and_nominal();
+        test_allday_floating();
+        test_overrides();
+        test_exdate_rdate();
+        test_rules();
+        test_unbounded();
+        test_pathological();
+        test_overlap_rules();
+        test_jump_equivalence();
+        test_callback();
+    }
+    calcore__expand_memo_enable(1);
+    test_memo_replay();
     test_threads();
 
     apr_pool_destroy(pool);

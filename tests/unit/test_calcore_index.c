@@ -4,6 +4,7 @@
  * serialise -> parse round trip, and robustness of the parser against
  * truncated, corrupted and foreign records.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <apr_strings.h>
 
 #include "calcore.h"
+#include "calcore_private.h"
 #include "tap.h"
 
 static apr_pool_t *pool;
@@ -516,6 +518,282 @@ static void test_corruption(void)
            "NULL buffer");
 }
 
+/* ---- the expansion memo: a record built after parsing = a fresh one ----- */
+
+/* The limits a PUT checks by default (repos/calstore.h CALSTORE_DEFAULT_*,
+ * as calstore_limits_default() sets them). */
+static void put_limits(calcore_limits_t *l, const icaltimezone *floating,
+                       calcore_time_t now)
+{
+    memset(l, 0, sizeof(*l));
+    l->max_resource_size = (apr_size_t)10 * 1024 * 1024;
+    l->min_date_time = -2208988800LL;          /* 1900 */
+    l->max_date_time = 4133980799LL;           /* 2100 */
+    l->max_instances = 10000;
+    l->max_attendees_per_instance = 500;
+    l->floating = floating;
+    l->now = now;
+}
+
+typedef struct {
+    int rejected;                /* outcome of the parse                  */
+    calcore_precond_e pc;
+    const char *why;
+    unsigned char *rec;          /* the serialised record                 */
+    apr_size_t len;
+    unsigned span_reused, replayed;
+} put_result_t;
+
+/* What a PUT computes in core/: parse with 'l', then the record with
+ * calstore_calinfo_build()'s options ('io' for the rest: floating zone,
+ * now, max_instances), serialised. */
+static void put_core(put_result_t *r, const char *text, apr_size_t len,
+                     const calcore_limits_t *l, const calcore_index_opts_t *io,
+                     apr_pool_t *p)
+{
+    calcore_object_t *obj = NULL;
+    calcore_index_opts_t o = *io;
+    calcore_index_t *idx;
+    apr_pool_t *op;
+
+    memset(r, 0, sizeof(*r));
+    if (calcore_object_parse(&obj, &r->pc, &r->why, text, len, l, p)
+        != APR_SUCCESS) {
+        r->rejected = 1;
+        return;
+    }
+    if (!calcore_object_is_recurring(obj)) {
+        o.from = CALCORE_TIME_MIN;
+        o.until = CALCORE_TIME_MAX;
+    }
+    calcore_index_build(&idx, obj, &o, p);
+    calcore_index_serialize(idx, &r->rec, &r->len, p);
+    r->span_reused = calcore__object_memo(obj, &op)->span_reused;
+    r->replayed = calcore__object_memo(obj, &op)->rec_reused;
+}
+
+/* put_core() with the memo, and again without it: the same outcome, the
+ * same bytes. */
+static int put_same(const char *name, const char *text, apr_size_t len,
+                    const calcore_limits_t *l, const calcore_index_opts_t *io,
+                    put_result_t *with, apr_pool_t *p)
+{
+    put_result_t fresh;
+
+    put_core(with, text, len, l, io, p);
+    calcore__expand_memo_enable(0);
+    put_core(&fresh, text, len, l, io, p);
+    calcore__expand_memo_enable(1);
+    if (with->rejected != fresh.rejected || with->pc != fresh.pc
+        || (with->why == NULL) != (fresh.why == NULL)
+        || (with->why && strcmp(with->why, fresh.why) != 0)) {
+        diag("%s: parsed differently: %s / %s", name,
+             with->why ? with->why : "accepted",
+             fresh.why ? fresh.why : "accepted");
+        return 0;
+    }
+    if (with->len != fresh.len
+        || (with->len && memcmp(with->rec, fresh.rec, with->len) != 0)) {
+        diag("%s: records differ (%" APR_SIZE_T_FMT " and %" APR_SIZE_T_FMT
+             " bytes)", name, with->len, fresh.len);
+        return 0;
+    }
+    return 1;
+}
+
+static void test_memo_records(void)
+{
+    static const char *const objs[] = {
+        rich,
+        /* daily, unbounded: the count walk is recorded */
+        HEAD "BEGIN:VEVENT\r\nUID:u1\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20240610T090000Z\r\nDTEND:20240610T100000Z\r\n"
+        "RRULE:FREQ=DAILY\r\nEXDATE:20240612T090000Z\r\n"
+        "END:VEVENT\r\n" TAIL,
+        /* weekly UNTIL, TZID, RDATE, an override moved out of the window */
+        HEAD "BEGIN:VEVENT\r\nUID:u2\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART;TZID=Europe/Berlin:20240304T180000\r\nDURATION:PT1H\r\n"
+        "RRULE:FREQ=WEEKLY;BYDAY=MO,TH;UNTIL=20251231T230000Z\r\n"
+        "RDATE;TZID=Europe/Berlin:20240316T100000\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:u2\r\nDTSTAMP:20240101T000000Z\r\n"
+        "RECURRENCE-ID;TZID=Europe/Berlin:20240307T180000\r\n"
+        "DTSTART;TZID=Europe/Berlin:20300101T180000\r\nDURATION:PT1H\r\n"
+        "END:VEVENT\r\n" TAIL,
+        /* all-day yearly, floating monthly COUNT */
+        HEAD "BEGIN:VEVENT\r\nUID:u3\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART;VALUE=DATE:20240229\r\nRRULE:FREQ=YEARLY\r\n"
+        "END:VEVENT\r\n" TAIL,
+        HEAD "BEGIN:VEVENT\r\nUID:u4\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20240131T083000\r\nRRULE:FREQ=MONTHLY;COUNT=30\r\n"
+        "END:VEVENT\r\n" TAIL,
+        /* started long ago: the index window is reached by jumping */
+        HEAD "BEGIN:VEVENT\r\nUID:u5\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20150105T120000Z\r\nDTEND:20150105T130000Z\r\n"
+        "RRULE:FREQ=WEEKLY;UNTIL=20350101T000000Z\r\nEND:VEVENT\r\n" TAIL,
+        HEAD "BEGIN:VEVENT\r\nUID:u6\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20200105T120000Z\r\nRRULE:FREQ=DAILY;INTERVAL=2\r\n"
+        "END:VEVENT\r\n" TAIL,
+        /* EXRULE (never recorded), two RRULEs with a duplicate RDATE */
+        HEAD "BEGIN:VEVENT\r\nUID:u7\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20240610T090000Z\r\nRRULE:FREQ=DAILY;COUNT=30\r\n"
+        "EXRULE:FREQ=WEEKLY;COUNT=3\r\nEND:VEVENT\r\n" TAIL,
+        HEAD "BEGIN:VEVENT\r\nUID:u8\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20240610T090000Z\r\nRRULE:FREQ=DAILY;COUNT=6\r\n"
+        "RRULE:FREQ=DAILY;INTERVAL=2;COUNT=6\r\n"
+        "RDATE:20240611T090000Z\r\nEND:VEVENT\r\n" TAIL,
+        /* to-dos, a journal, a free-busy, only overrides */
+        HEAD "BEGIN:VTODO\r\nUID:u9\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20240601T090000Z\r\nDUE:20240601T090000Z\r\n"
+        "RRULE:FREQ=DAILY;COUNT=5\r\nEND:VTODO\r\n" TAIL,
+        HEAD "BEGIN:VTODO\r\nUID:u10\r\nDTSTAMP:20240101T000000Z\r\n"
+        "CREATED:20240501T000000Z\r\nEND:VTODO\r\n" TAIL,
+        HEAD "BEGIN:VTODO\r\nUID:u11\r\nDTSTAMP:20240101T000000Z\r\n"
+        "END:VTODO\r\n" TAIL,
+        HEAD "BEGIN:VJOURNAL\r\nUID:u12\r\nDTSTAMP:20240101T000000Z\r\n"
+        "END:VJOURNAL\r\n" TAIL,
+        HEAD "BEGIN:VFREEBUSY\r\nUID:u13\r\nDTSTAMP:20240101T000000Z\r\n"
+        "FREEBUSY:20240611T090000Z/PT1H,20240612T090000Z/PT2H\r\n"
+        "END:VFREEBUSY\r\n" TAIL,
+        HEAD "BEGIN:VEVENT\r\nUID:u14\r\nDTSTAMP:20240101T000000Z\r\n"
+        "RECURRENCE-ID:20240610T090000Z\r\nDTSTART:20240610T110000Z\r\n"
+        "END:VEVENT\r\n" TAIL,
+        /* more steps than the index build's budget (5000 steps for 2000
+         * instances): its own walk stops early, so neither the span nor
+         * the instances may be reused */
+        HEAD "BEGIN:VEVENT\r\nUID:u16\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20240610T090000Z\r\nRRULE:FREQ=DAILY;COUNT=6000\r\n"
+        "END:VEVENT\r\n" TAIL,
+        HEAD "BEGIN:VEVENT\r\nUID:u17\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART:20240610T090000Z\r\nRRULE:FREQ=DAILY;COUNT=9000\r\n"
+        "END:VEVENT\r\n" TAIL,
+        /* hourly over the start of DST in Berlin */
+        HEAD "BEGIN:VEVENT\r\nUID:u15\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART;TZID=Europe/Berlin:20240330T220000\r\nDURATION:PT30M\r\n"
+        "RRULE:FREQ=HOURLY;COUNT=60\r\nEND:VEVENT\r\n" TAIL,
+    };
+    static const char *const nows[] = {
+        "20240601T000000Z", "20270601T000000Z", "20410101T000000Z"
+    };
+    enum { NO = sizeof(objs) / sizeof(objs[0]) };
+    icaltimezone *berlin = calcore_tz_system("Europe/Berlin");
+    int i, k, z, m, all = 1, n = 0, rejected = 0;
+    unsigned span_reused = 0, replayed = 0;
+
+    for (i = 0; i < NO; i++) {
+        for (k = 0; k < 3; k++) {
+            for (z = 0; z < 3; z++) {
+                for (m = 0; m < 2; m++) {
+                    calcore_limits_t l;
+                    calcore_index_opts_t io;
+                    put_result_t r;
+                    const char *name = apr_psprintf(pool, "object %d, now "
+                                                    "%s, zone %d, max %d",
+                                                    i, nows[k], z, m);
+
+                    /* z == 2: indexed in another floating zone than the
+                     * one it was checked in */
+                    put_limits(&l, z == 1 ? berlin : NULL, utc(nows[k]));
+                    memset(&io, 0, sizeof(io));
+                    io.now = utc(nows[k]);
+                    io.floating = z == 0 ? NULL : berlin;
+                    io.max_instances = m ? 3 : 0;
+                    if (!put_same(name, objs[i], strlen(objs[i]), &l, &io,
+                                  &r, pool)) {
+                        all = 0;
+                    }
+                    n++;
+                    rejected += r.rejected;
+                    span_reused += r.span_reused;
+                    replayed += r.replayed;
+                }
+            }
+        }
+    }
+    ok(all, "%d records built after the limit check = fresh records "
+       "(span reused %u times, instances replayed %u times)", n,
+       span_reused, replayed);
+    ok(span_reused > 0 && replayed > 0, "... the memo was used");
+    is_int(rejected, 0, "... and every object was accepted");
+}
+
+/* Every object of the benchmark's 1k data set (bench/gen.py; set
+ * CALCORE_BENCH_SET to its directory, default
+ * /tmp/bench-cache/v2-seed42-1000), as a PUT indexes it. */
+static void test_memo_bench_set(void)
+{
+    const char *dir = getenv("CALCORE_BENCH_SET");
+    static const char *const nows[] = {
+        "20260601T000000Z", "20280101T000000Z"
+    };
+    DIR *d;
+    struct dirent *e;
+    apr_pool_t *p;
+    int files = 0, same = 0, k;
+    unsigned span_reused = 0, replayed = 0, recurring = 0;
+
+    if (!dir) {
+        dir = "/tmp/bench-cache/v2-seed42-1000";
+    }
+    if (!(d = opendir(dir))) {
+        ok(1, "# SKIP no benchmark data set in %s (bench/gen.py)", dir);
+        return;
+    }
+    apr_pool_create(&p, pool);
+    while ((e = readdir(d)) != NULL) {
+        const char *path;
+        char *text;
+        apr_size_t len;
+        FILE *f;
+        long sz;
+
+        if (strncmp(e->d_name, "obj-", 4) != 0
+            || !strstr(e->d_name, ".ics")) {
+            continue;
+        }
+        path = apr_pstrcat(p, dir, "/", e->d_name, NULL);
+        if (!(f = fopen(path, "rb")) || fseek(f, 0, SEEK_END)
+            || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+            if (f) {
+                fclose(f);
+            }
+            continue;
+        }
+        text = apr_palloc(p, (apr_size_t)sz + 1);
+        len = fread(text, 1, (size_t)sz, f);
+        text[len] = '\0';
+        fclose(f);
+        files++;
+        for (k = 0; k < 2; k++) {
+            calcore_limits_t l;
+            calcore_index_opts_t io;
+            put_result_t r;
+
+            put_limits(&l, NULL, utc(nows[k]));
+            memset(&io, 0, sizeof(io));
+            io.now = utc(nows[k]);
+            if (put_same(e->d_name, text, len, &l, &io, &r, p)) {
+                same++;
+            }
+            span_reused += r.span_reused;
+            replayed += r.replayed;
+            recurring += k == 0 && r.len > 8 && (r.rec[11] & 1);
+        }
+        apr_pool_clear(p);
+    }
+    closedir(d);
+    apr_pool_destroy(p);
+    ok(files > 0 && same == 2 * files, "%s: %d objects x 2 dates, every "
+       "record built after the limit check = a fresh record, byte for "
+       "byte (%d)", dir, files, same);
+    diag("%u recurring; span reused %u times, instances replayed %u times "
+         "of %d", recurring, span_reused, replayed, 2 * files);
+    /* (PUT's index build asks for the span with a smaller step budget
+     * than the limit check, and a window that a jump may reach: a few
+     * objects of another data set could need a fresh walk) */
+    ok(span_reused * 10 >= 9u * 2 * files && replayed * 10 >= 9u * 2 * files,
+       "at least 90%% reused the span and replayed the instances");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -530,6 +808,8 @@ int main(void)
     test_special();
     test_floating_zone();
     test_corruption();
+    test_memo_records();
+    test_memo_bench_set();
 
     apr_pool_destroy(pool);
     apr_terminate();

@@ -13,6 +13,7 @@
 #include <apr_strings.h>
 
 #include "calcore.h"
+#include "calcore_private.h"
 #include "tap.h"
 
 static apr_pool_t *pool;
@@ -433,6 +434,131 @@ static void test_limits(void)
            CALCORE_PRECOND_NONE, "limit 3");
 }
 
+/* ---- max-instances: where the count is skipped -------------------------- */
+
+/* The limit check skips counting the instances when the span walk proved
+ * the bounded set small enough.  It must still fire exactly where it
+ * fires when every instance is counted (the memo off): COUNT at and just
+ * above the limit, RDATEs and overrides adding instances, duplicates and
+ * EXDATE/EXRULE removing some. */
+typedef struct {
+    const char *body;            /* VEVENT properties after DTSTART       */
+    const char *more;            /* further components (overrides)        */
+    unsigned max;                /* max-instances                         */
+    unsigned horizon_days;       /* 0 = default                           */
+    calcore_precond_e want;
+    const char *what;
+} count_case_t;
+
+#define MI CALCORE_PRECOND_MAX_INSTANCES
+#define OV(body) "BEGIN:VEVENT\r\nUID:c@example.com\r\n" \
+                 "DTSTAMP:20240101T000000Z\r\n" body "END:VEVENT\r\n"
+
+static const count_case_t count_cases[] = {
+    { "RRULE:FREQ=DAILY;COUNT=10\r\n", "", 10, 0, 0, "COUNT = limit" },
+    { "RRULE:FREQ=DAILY;COUNT=11\r\n", "", 10, 0, MI, "COUNT = limit + 1" },
+    { "RRULE:FREQ=DAILY;COUNT=9\r\n", "", 10, 0, 0, "COUNT = limit - 1" },
+    { "RRULE:FREQ=DAILY;COUNT=9\r\nRDATE:20240801T090000Z\r\n", "", 10,
+      0, 0, "COUNT = limit - 1, one RDATE" },
+    { "RRULE:FREQ=DAILY;COUNT=10\r\nRDATE:20240801T090000Z\r\n", "", 10,
+      0, MI, "COUNT = limit, one RDATE" },
+    { "RRULE:FREQ=DAILY;COUNT=10\r\nRDATE:20240612T090000Z\r\n", "", 10,
+      0, 0, "COUNT = limit, an RDATE on an instance (one instance)" },
+    { "RRULE:FREQ=DAILY;COUNT=10\r\n"
+      "RDATE;VALUE=PERIOD:20240612T090000Z/PT3H\r\n", "", 10, 0, 0,
+      "COUNT = limit, a PERIOD RDATE on an instance" },
+    { "RRULE:FREQ=DAILY;COUNT=8\r\n"
+      "RDATE:20240801T090000Z,20240802T090000Z\r\n", "", 10, 0, 0,
+      "COUNT = limit - 2, two RDATEs in one property" },
+    { "RRULE:FREQ=DAILY;COUNT=9\r\n"
+      "RDATE:20240801T090000Z,20240802T090000Z\r\n", "", 10, 0, MI,
+      "COUNT = limit - 1, two RDATEs in one property" },
+    { "RRULE:FREQ=DAILY;COUNT=10\r\n",
+      OV("RECURRENCE-ID:20240612T090000Z\r\nDTSTART:20240801T090000Z\r\n"),
+      10, 0, 0, "COUNT = limit, an override moving an instance" },
+    { "RRULE:FREQ=DAILY;COUNT=10\r\n",
+      OV("RECURRENCE-ID:20240801T090000Z\r\nDTSTART:20240801T090000Z\r\n"),
+      10, 0, MI, "COUNT = limit, an override of no instance" },
+    { "RRULE:FREQ=DAILY;COUNT=9\r\n",
+      OV("RECURRENCE-ID:20240801T090000Z\r\nDTSTART:20240801T090000Z\r\n"),
+      10, 0, 0, "COUNT = limit - 1, an override of no instance" },
+    { "RRULE:FREQ=DAILY;COUNT=10\r\n",
+      OV("RECURRENCE-ID:20240610T090000Z\r\nDTSTART:20240610T100000Z\r\n"),
+      10, 0, 0, "COUNT = limit, DTSTART overridden" },
+    { "RRULE:FREQ=DAILY;COUNT=11\r\nEXDATE:20240612T090000Z\r\n", "",
+      10, 0, 0, "COUNT = limit + 1, one EXDATE" },
+    { "RRULE:FREQ=DAILY;COUNT=11\r\nEXDATE:20240610T090000Z\r\n", "",
+      10, 0, 0, "COUNT = limit + 1, DTSTART excluded" },
+    { "RRULE:FREQ=DAILY;COUNT=12\r\nEXDATE:20240612T090000Z\r\n", "",
+      10, 0, MI, "COUNT = limit + 2, one EXDATE" },
+    { "RRULE:FREQ=DAILY;COUNT=12\r\n"
+      "EXDATE:20240612T090000Z,20240613T090000Z\r\n", "", 10, 0, 0,
+      "COUNT = limit + 2, two EXDATEs" },
+    { "RRULE:FREQ=DAILY;COUNT=12\r\n"
+      "EXRULE:FREQ=DAILY;INTERVAL=5;COUNT=2\r\n", "", 10, 0, 0,
+      "COUNT = limit + 2, an EXRULE removing two" },
+    { "RRULE:FREQ=DAILY;COUNT=12\r\n"
+      "EXRULE:FREQ=DAILY;INTERVAL=5;COUNT=1\r\n", "", 10, 0, MI,
+      "COUNT = limit + 2, an EXRULE removing one" },
+    { "RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=10\r\n", "", 10, 0, 0,
+      "DTSTART outside the rule, COUNT = limit" },
+    { "RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=11\r\n", "", 10, 0, MI,
+      "DTSTART outside the rule, COUNT = limit + 1" },
+    { "RRULE:FREQ=DAILY;UNTIL=20240619T090000Z\r\n", "", 10, 0, 0,
+      "UNTIL: limit instances" },
+    { "RRULE:FREQ=DAILY;UNTIL=20240620T090000Z\r\n", "", 10, 0, MI,
+      "UNTIL: limit + 1 instances" },
+    { "RRULE:FREQ=DAILY;COUNT=6\r\nRRULE:FREQ=DAILY;INTERVAL=2;COUNT=6\r\n",
+      "", 9, 0, 0, "two overlapping rules: 9 distinct instances, limit 9" },
+    { "RRULE:FREQ=DAILY;COUNT=6\r\nRRULE:FREQ=DAILY;INTERVAL=2;COUNT=6\r\n",
+      "", 8, 0, MI, "two overlapping rules: 9 distinct instances, limit 8" },
+    { "RDATE:20240611T090000Z,20240612T090000Z,20240613T090000Z\r\n", "",
+      4, 0, 0, "RDATEs only: limit instances" },
+    { "RDATE:20240611T090000Z,20240612T090000Z,20240613T090000Z\r\n", "",
+      3, 0, MI, "RDATEs only: limit + 1 instances" },
+    { "", "", 1, 0, 0, "not recurring, limit 1" },
+    { "RRULE:FREQ=DAILY\r\n", "", 10, 10, 0,
+      "unbounded, limit instances within the horizon" },
+    { "RRULE:FREQ=DAILY\r\n", "", 10, 11, MI,
+      "unbounded, limit + 1 instances within the horizon" },
+    { "RRULE:FREQ=DAILY;COUNT=100\r\n", "", 100, 0, 0,
+      "COUNT = limit = 100" },
+    { "RRULE:FREQ=DAILY;COUNT=101\r\n", "", 100, 0, MI,
+      "COUNT = limit + 1 = 101" },
+};
+
+static void test_count_shortcut(void)
+{
+    int i;
+
+    for (i = 0; i < (int)(sizeof(count_cases) / sizeof(count_cases[0]));
+         i++) {
+        const count_case_t *c = &count_cases[i];
+        const char *text = apr_pstrcat(pool,
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
+            "BEGIN:VEVENT\r\nUID:c@example.com\r\n"
+            "DTSTAMP:20240101T000000Z\r\nDTSTART:20240610T090000Z\r\n",
+            c->body, "END:VEVENT\r\n", c->more, "END:VCALENDAR\r\n", NULL);
+        calcore_limits_t l;
+        calcore_precond_e with, without;
+        const char *why1 = NULL, *why2 = NULL;
+
+        memset(&l, 0, sizeof(l));
+        l.max_instances = c->max;
+        l.now = utc("20240610T000000Z");
+        l.horizon = (calcore_time_t)c->horizon_days * 86400;
+        with = check(text, strlen(text), &l, NULL, &why1);
+        calcore__expand_memo_enable(0);
+        without = check(text, strlen(text), &l, NULL, &why2);
+        calcore__expand_memo_enable(1);
+        is_int(with, c->want, "%s (max-instances %u): %s", c->what, c->max,
+               why1 ? why1 : "accepted");
+        ok(with == without && (why1 == NULL) == (why2 == NULL)
+           && (!why1 || strcmp(why1, why2) == 0),
+           "... the same when every instance is counted");
+    }
+}
+
 /* ---- generated hostile input -------------------------------------------- */
 
 #define HEAD "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
@@ -601,6 +727,7 @@ int main(void)
     test_fidelity_details();
     test_tolerated();
     test_limits();
+    test_count_shortcut();
     test_generated();
     test_load();
 
