@@ -1864,6 +1864,32 @@ static int is_calendar(const node_ref_t *ref)
            && (ref->rec.flags & CALSTORE_COLL_CALENDAR) != 0;
 }
 
+/* Write-lock the record of collection 'dir' (read earlier without a lock)
+ * and refresh 'dir' from it, keeping a 'maxdur' raised since the read:
+ * CALSTORE_ENOPARENT when that collection is gone or its name now belongs
+ * to another node. */
+static apr_status_t lock_parent(calstore_t *st, DB_TXN *txn, node_ref_t *dir,
+                                apr_pool_t *pool)
+{
+    node_ref_t now;
+    apr_status_t rv;
+
+    rv = get_member(st, txn, dir->parent, dir->name, dir->nlen, DB_RMW, &now,
+                    pool);
+    if (rv == CALSTORE_ENOENT
+        || (rv == APR_SUCCESS && now.rec.id != dir->rec.id)) {
+        return CALSTORE_ENOPARENT;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (dir->rec.maxdur > now.rec.maxdur) {
+        now.rec.maxdur = dir->rec.maxdur;
+    }
+    *dir = now;
+    return APR_SUCCESS;
+}
+
 static apr_status_t put_txn(calstore_t *st, DB_TXN *txn, void *baton,
                             apr_pool_t *scratch)
 {
@@ -1875,7 +1901,15 @@ static apr_status_t put_txn(calstore_t *st, DB_TXN *txn, void *baton,
     apr_time_t now;
     apr_status_t rv;
 
-    if ((rv = resolve_dir(st, txn, &b->path, n - 1, 1, &dir, scratch))
+    /* The parent is read without a lock here and write-locked last,
+     * just before the commit (lock_parent): concurrent writers into one
+     * collection then hold its record's lock only for that instant, not
+     * for their whole transaction.  The member's own entry, its UID entry
+     * (a calendar) and everything keyed by its id are locked as they are
+     * written; two writers of one name or one UID still serialise on
+     * those (DB_RMW), and a parent deleted or replaced meanwhile is
+     * caught when it is locked. */
+    if ((rv = resolve_dir(st, txn, &b->path, n - 1, 0, &dir, scratch))
         != APR_SUCCESS) {
         return rv;
     }
@@ -1958,8 +1992,9 @@ static apr_status_t put_txn(calstore_t *st, DB_TXN *txn, void *baton,
                            b->co, scratch)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = bump(st, txn, &dir, CALSTORE_CHANGE_ADD, node.name, node.nlen,
-                   now, scratch)) != APR_SUCCESS) {
+    if ((rv = lock_parent(st, txn, &dir, scratch)) != APR_SUCCESS
+        || (rv = bump(st, txn, &dir, CALSTORE_CHANGE_ADD, node.name,
+                      node.nlen, now, scratch)) != APR_SUCCESS) {
         return rv;
     }
     b->created = !exists;

@@ -1268,6 +1268,83 @@ static void test_threads(void)
     rm_rf(dir);
 }
 
+/* Ids come from per-thread blocks keyed by the open, not by the handle's
+ * address: after one store is closed, another opened (perhaps at the same
+ * address) must not get ids from the first one's block. */
+typedef struct idput_arg_t {
+    calstore_t *st;
+    int failures;
+} idput_arg_t;
+
+static void *APR_THREAD_FUNC idput_worker(apr_thread_t *t, void *data)
+{
+    idput_arg_t *a = data;
+    apr_pool_t *pool;
+    int i;
+
+    apr_pool_create(&pool, NULL);
+    for (i = 0; i < 70; i++) {
+        if (put_str(a->st, apr_psprintf(pool, "t%d", i), "x", NULL, pool)
+            != APR_SUCCESS) {
+            a->failures++;
+        }
+    }
+    apr_pool_destroy(pool);
+    return NULL;
+}
+
+static void test_id_blocks(void)
+{
+    apr_pool_t *pool;
+    char *d1 = make_tmpdir("ids1"), *d2 = make_tmpdir("ids2");
+    calstore_t *st;
+    calstore_node_t *n1 = NULL, *n2 = NULL;
+    apr_thread_t *th;
+    idput_arg_t arg;
+    apr_status_t trv;
+    collect_t *c;
+    apr_hash_t *seen;
+    int i, dups = 0;
+
+    diag("I. id blocks per thread and per open");
+    apr_pool_create(&pool, gpool);
+    st = open_store(d1, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL && put_str(st, "a", "x", &n1, pool) == APR_SUCCESS,
+       "a first store, one put");
+    calstore_close(st);
+    st = open_store(d2, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL && put_str(st, "b", "x", &n2, pool) == APR_SUCCESS,
+       "a second store, one put from the same thread");
+    if (st == NULL || n1 == NULL || n2 == NULL) {
+        return;
+    }
+    is_int(n2->id, n1->id, "the second store's first id is its own "
+           "sequence's first, not the next of the first store's block");
+    arg.st = st;
+    arg.failures = 0;
+    apr_thread_create(&th, NULL, idput_worker, &arg, pool);
+    apr_thread_join(&trv, th);
+    is_int(arg.failures, 0, "70 puts from another thread");
+    c = collect_new(st, pool);
+    calstore_list(st, 1, collect_cb, c, pool);
+    seen = apr_hash_make(pool);
+    for (i = 0; i < c->ids->nelts; i++) {
+        calstore_id_t *id = &APR_ARRAY_IDX(c->ids, i, calstore_id_t);
+
+        if (apr_hash_get(seen, id, sizeof(*id))) {
+            dups++;
+        }
+        apr_hash_set(seen, id, sizeof(*id), id);
+    }
+    is_int(c->ids->nelts, 71, "71 members");
+    is_int(dups, 0, "no id handed out twice");
+    ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
+    calstore_close(st);
+    apr_pool_destroy(pool);
+    rm_rf(d1);
+    rm_rf(d2);
+}
+
 /* Two threads moving resources in opposite directions between two
  * collections whose records sit on different B-tree pages: each move
  * write-locks its source collection first, then the destination, so the
@@ -6391,6 +6468,7 @@ int main(int argc, char **argv)
 rest:
     if (want('I')) {
         test_threads();
+        test_id_blocks();
         test_deadlocks();
     }
     if (want('J')) {
