@@ -53,8 +53,6 @@ struct calstore_t {
     DB *changes;
     DB *chindex;
     DB_SEQUENCE *seq;
-    apr_uint64_t gen;           /* unique per calstore_open() in the process:
-                                   keys the threads' id blocks            */
 };
 
 /* Map a Berkeley DB return code to a status: 0 -> APR_SUCCESS; deadlock and

@@ -1268,9 +1268,10 @@ static void test_threads(void)
     rm_rf(dir);
 }
 
-/* Ids come from per-thread blocks keyed by the open, not by the handle's
- * address: after one store is closed, another opened (perhaps at the same
- * address) must not get ids from the first one's block. */
+/* Ids belong to their store: after one store is closed, another opened
+ * (perhaps at the same address) starts from its own sequence, and ids
+ * handed out to several threads never repeat (a guard for any cache of
+ * ids kept outside the sequence). */
 typedef struct idput_arg_t {
     calstore_t *st;
     int failures;
@@ -1306,7 +1307,7 @@ static void test_id_blocks(void)
     apr_hash_t *seen;
     int i, dups = 0;
 
-    diag("I. id blocks per thread and per open");
+    diag("I. ids per store, across threads");
     apr_pool_create(&pool, gpool);
     st = open_store(d1, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
     ok(st != NULL && put_str(st, "a", "x", &n1, pool) == APR_SUCCESS,
@@ -1319,7 +1320,7 @@ static void test_id_blocks(void)
         return;
     }
     is_int(n2->id, n1->id, "the second store's first id is its own "
-           "sequence's first, not the next of the first store's block");
+           "sequence's first");
     arg.st = st;
     arg.failures = 0;
     apr_thread_create(&th, NULL, idput_worker, &arg, pool);
