@@ -687,6 +687,23 @@ static int caldav_record_excludes(const caldav_query_baton *qb,
     return !calcore_index_may_overlap(idx, qs, qe, qb->zone);
 }
 
+/* A match decided without the object: proven by the store from an index
+ * entry (an exact VEVENT instance overlaps the simple filter's range), or
+ * by its record.  Sent without reading the body (calendar-data reads it if
+ * asked). */
+static apr_status_t caldav_query_proven(void *baton,
+                                        const calstore_node_t *node,
+                                        const void *record, apr_size_t rlen,
+                                        apr_pool_t *scratch)
+{
+    caldav_query_baton *qb = baton;
+
+    qb->ctx->matched++;
+    caldav_send_resource(qb->ctx, caldav_member_resource(qb->coll, node,
+                                                         scratch), scratch);
+    return APR_SUCCESS;
+}
+
 static apr_status_t caldav_query_candidate(void *baton,
                                            const calstore_node_t *node,
                                            const void *record,
@@ -717,13 +734,11 @@ static apr_status_t caldav_query_candidate(void *baton,
     if (decided == 0) {
         return APR_SUCCESS;
     }
-    res = caldav_member_resource(qb->coll, node, scratch);
     if (decided == 1) {
         /* decided without the object; calendar-data reads it if asked */
-        ctx->matched++;
-        caldav_send_resource(ctx, res, scratch);
-        return APR_SUCCESS;
+        return caldav_query_proven(qb, node, NULL, 0, scratch);
     }
+    res = caldav_member_resource(qb->coll, node, scratch);
 
     rv = calstore_read(res->info->st, node->id, &data, &len, scratch);
     if (rv == CALSTORE_ENOENT) {
@@ -747,22 +762,6 @@ static apr_status_t caldav_query_candidate(void *baton,
     res->info->obj = obj;
     ctx->matched++;
     caldav_send_resource(ctx, res, scratch);
-    return APR_SUCCESS;
-}
-
-/* A candidate the store proved from its index entry (an exact VEVENT
- * instance overlaps the simple filter's range): a match, sent without
- * reading its record or body (calendar-data reads the body if asked). */
-static apr_status_t caldav_query_proven(void *baton,
-                                        const calstore_node_t *node,
-                                        const void *record, apr_size_t rlen,
-                                        apr_pool_t *scratch)
-{
-    caldav_query_baton *qb = baton;
-
-    qb->ctx->matched++;
-    caldav_send_resource(qb->ctx, caldav_member_resource(qb->coll, node,
-                                                         scratch), scratch);
     return APR_SUCCESS;
 }
 

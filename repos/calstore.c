@@ -14,6 +14,7 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 
+#include "calcore_expand.h"
 #include "calcore_log.h"
 #include "calstore_private.h"
 
@@ -3003,17 +3004,21 @@ static int entry_wanted(const query_baton_t *b, int filter,
 
 /* Does the tr / 'G' entry of a span starting at 'start' with value 'v'
  * prove by itself that its object overlaps [qs, qe) (RFC 4791 9.9)?  Only
- * an exact VEVENT span can (CALSTORE_SPAN_EXACT). */
+ * an exact VEVENT span can (CALSTORE_SPAN_EXACT): core's rule for a VEVENT
+ * instance, INTERVAL with a duration, POINT without. */
 static int entry_proves(const query_baton_t *b, apr_int64_t start,
                         const unsigned char *v)
 {
-    apr_int64_t end = (apr_int64_t)calstore_get_be64(v);
+    calcore_instance_t in;
 
     if (!(v[8] & CALSTORE_SPAN_EXACT)) {
         return 0;
     }
-    return end > start ? start < b->qe && end > b->qs
-                       : b->qs <= start && start < b->qe;
+    memset(&in, 0, sizeof(in));
+    in.start = start;
+    in.end = (apr_int64_t)calstore_get_be64(v);
+    in.rule = in.end > in.start ? CALCORE_TR_INTERVAL : CALCORE_TR_POINT;
+    return calcore_instance_overlaps(&in, b->qs, b->qe);
 }
 
 /* Advance 'q' (b->next) through the current phase: read index entries from

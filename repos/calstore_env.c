@@ -652,9 +652,47 @@ static int db_open(calstore_t *st, DB **dbp, const char *file,
  * of format CALSTORE_FORMAT_UPGRADE_V5 or _V6 is accepted with *upgrade
  * set: the caller opens the calendar databases, then runs
  * upgrade_store(). */
+/* Read the format record inside 'txn' with DB_RMW (several processes
+ * opening one store serialise on it): the Berkeley DB status; on 0,
+ * *format is the version, or 0 when the record is not 4 bytes long. */
+static int format_read(calstore_t *st, DB_TXN *txn, apr_uint32_t *format)
+{
+    unsigned char fmt[4];
+    DBT key, val;
+    int ret;
+
+    memset(&key, 0, sizeof(key));
+    memset(&val, 0, sizeof(val));
+    key.data = CALSTORE_META_FORMAT;
+    key.size = sizeof(CALSTORE_META_FORMAT) - 1;
+    val.data = fmt;
+    val.ulen = sizeof(fmt);
+    val.flags = DB_DBT_USERMEM;
+    ret = st->meta->get(st->meta, txn, &key, &val, DB_RMW);
+    *format = ret == 0 && val.size == 4 ? calstore_get_be32(fmt) : 0;
+    return ret;
+}
+
+/* Write 'format' as the format record inside 'txn'. */
+static int format_write(calstore_t *st, DB_TXN *txn, apr_uint32_t format)
+{
+    unsigned char fmt[4];
+    DBT key, val;
+
+    calstore_put_be32(fmt, format);
+    memset(&key, 0, sizeof(key));
+    memset(&val, 0, sizeof(val));
+    key.data = CALSTORE_META_FORMAT;
+    key.size = sizeof(CALSTORE_META_FORMAT) - 1;
+    val.data = fmt;
+    val.size = sizeof(fmt);
+    return st->meta->put(st->meta, txn, &key, &val, 0);
+}
+
 static apr_status_t init_store(calstore_t *st, int *upgrade, apr_pool_t *pool)
 {
-    unsigned char fmt[4], rootkey[8], byidval[8];
+    unsigned char rootkey[8], byidval[8];
+    apr_uint32_t format;
     unsigned char recbuf[CALSTORE_NODE_REC_MAX];
     calstore_rec_t root;
     DB_TXN *txn;
@@ -667,31 +705,20 @@ static apr_status_t init_store(calstore_t *st, int *upgrade, apr_pool_t *pool)
         if ((ret = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0) {
             return open_status(ret, st->dir, "txn_begin");
         }
-        memset(&key, 0, sizeof(key));
-        memset(&val, 0, sizeof(val));
-        key.data = CALSTORE_META_FORMAT;
-        key.size = sizeof(CALSTORE_META_FORMAT) - 1;
-        val.data = fmt;
-        val.ulen = sizeof(fmt);
-        val.flags = DB_DBT_USERMEM;
-        ret = st->meta->get(st->meta, txn, &key, &val, DB_RMW);
+        ret = format_read(st, txn, &format);
         rv = APR_SUCCESS;
         if (ret == 0) {
-            if (val.size == 4
-                && (calstore_get_be32(fmt) == CALSTORE_FORMAT_UPGRADE_V5
-                    || calstore_get_be32(fmt)
-                       == CALSTORE_FORMAT_UPGRADE_V6)) {
+            if (format == CALSTORE_FORMAT_UPGRADE_V5
+                || format == CALSTORE_FORMAT_UPGRADE_V6) {
                 *upgrade = 1;
             }
-            else if (val.size != 4
-                     || calstore_get_be32(fmt) != CALSTORE_FORMAT_VERSION) {
+            else if (format != CALSTORE_FORMAT_VERSION) {
                 rv = CALSTORE_EFORMAT;
                 calcore_log(CALCORE_LOG_ERR, rv,
                             "calstore: %s: unknown store format %lu "
                             "(this build reads format %d and upgrades "
                             "formats %d and %d)", st->dir,
-                            val.size == 4
-                            ? (unsigned long)calstore_get_be32(fmt) : 0UL,
+                            (unsigned long)format,
                             CALSTORE_FORMAT_VERSION,
                             CALSTORE_FORMAT_UPGRADE_V5,
                             CALSTORE_FORMAT_UPGRADE_V6);
@@ -708,11 +735,9 @@ static apr_status_t init_store(calstore_t *st, int *upgrade, apr_pool_t *pool)
                         "calstore: %s: no format record", st->dir);
         }
         else if (ret == DB_NOTFOUND) {
-            calstore_put_be32(fmt, CALSTORE_FORMAT_VERSION);
-            val.data = fmt;
-            val.size = sizeof(fmt);
-            val.flags = 0;
-            ret = st->meta->put(st->meta, txn, &key, &val, 0);
+            ret = format_write(st, txn, CALSTORE_FORMAT_VERSION);
+            memset(&key, 0, sizeof(key));
+            memset(&val, 0, sizeof(val));
             if (ret == 0) {
                 memset(&root, 0, sizeof(root));
                 root.id = CALSTORE_ROOT_ID;
@@ -783,7 +808,7 @@ static apr_status_t init_store(calstore_t *st, int *upgrade, apr_pool_t *pool)
  * build gets only its edges re-keyed).  tredge.db must be open. */
 static apr_status_t upgrade_store(calstore_t *st)
 {
-    unsigned char fmt[4], kbuf[64], vbuf[16], nk[CALSTORE_EDGE_KEY];
+    unsigned char kbuf[64], vbuf[16], nk[CALSTORE_EDGE_KEY];
     apr_uint64_t coll, moved, edges;
     apr_uint32_t from = 0;
     apr_status_t rv;
@@ -799,29 +824,17 @@ static apr_status_t upgrade_store(calstore_t *st)
         if ((ret = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0) {
             return open_status(ret, st->dir, "txn_begin");
         }
-        memset(&key, 0, sizeof(key));
-        memset(&val, 0, sizeof(val));
-        key.data = CALSTORE_META_FORMAT;
-        key.size = sizeof(CALSTORE_META_FORMAT) - 1;
-        val.data = fmt;
-        val.ulen = sizeof(fmt);
-        val.flags = DB_DBT_USERMEM;
-        ret = st->meta->get(st->meta, txn, &key, &val, DB_RMW);
-        if (ret == 0 && val.size == 4
-            && calstore_get_be32(fmt) == CALSTORE_FORMAT_VERSION) {
+        ret = format_read(st, txn, &from);
+        if (ret == 0 && from == CALSTORE_FORMAT_VERSION) {
             /* Another process upgraded it since init_store() looked. */
             if ((ret = txn->commit(txn, 0)) != 0) {
                 return open_status(ret, st->dir, "upgrading the store");
             }
             return APR_SUCCESS;
         }
-        if (ret == 0 && val.size == 4) {
-            from = calstore_get_be32(fmt);
-        }
         if (ret == DB_BUFFER_SMALL || ret == DB_NOTFOUND
-            || (ret == 0 && (val.size != 4
-                             || (from != CALSTORE_FORMAT_UPGRADE_V5
-                                 && from != CALSTORE_FORMAT_UPGRADE_V6)))) {
+            || (ret == 0 && from != CALSTORE_FORMAT_UPGRADE_V5
+                && from != CALSTORE_FORMAT_UPGRADE_V6)) {
             txn->abort(txn);
             calcore_log(CALCORE_LOG_ERR, CALSTORE_EFORMAT, "calstore: %s: "
                         "the format record changed during the upgrade",
@@ -934,14 +947,7 @@ static apr_status_t upgrade_store(calstore_t *st)
             }
         }
         if (ret == 0 && rv == APR_SUCCESS) {
-            calstore_put_be32(fmt, CALSTORE_FORMAT_VERSION);
-            memset(&key, 0, sizeof(key));
-            memset(&val, 0, sizeof(val));
-            key.data = CALSTORE_META_FORMAT;
-            key.size = sizeof(CALSTORE_META_FORMAT) - 1;
-            val.data = fmt;
-            val.size = sizeof(fmt);
-            ret = st->meta->put(st->meta, txn, &key, &val, 0);
+            ret = format_write(st, txn, CALSTORE_FORMAT_VERSION);
         }
         if (ret != 0) {
             txn->abort(txn);
