@@ -1538,7 +1538,7 @@ apr_status_t calstore_lookup_ex(calstore_t *st, const char *path,
     if ((rv = parse_path(path, &b.path, pool)) != APR_SUCCESS) {
         return rv;
     }
-    rv = calstore__run(st, 0, lookup_txn, &b, pool);
+    rv = calstore__run(st, CALSTORE__TXN_SNAPSHOT, lookup_txn, &b, pool);
     if (rv == APR_SUCCESS || rv == CALSTORE_ENOENT) {
         if (rv == APR_SUCCESS) {
             *node = b.node;
@@ -1566,7 +1566,7 @@ apr_status_t calstore_lookup(calstore_t *st, const char *path,
     if ((rv = parse_path(path, &b.path, pool)) != APR_SUCCESS) {
         return rv;
     }
-    rv = calstore__run(st, 0, lookup_txn, &b, pool);
+    rv = calstore__run(st, CALSTORE__TXN_SNAPSHOT, lookup_txn, &b, pool);
     if (rv == APR_SUCCESS) {
         *node = b.node;
     }

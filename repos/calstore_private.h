@@ -69,8 +69,15 @@ apr_status_t calstore__db_status(calstore_t *st, int ret, const char *what);
 typedef apr_status_t calstore__txn_fn(calstore_t *st, DB_TXN *txn,
                                       void *baton, apr_pool_t *scratch);
 
-/* Enter the store, run 'fn' in a fresh transaction (DB_READ_COMMITTED when
- * 'write' is 0), commit on APR_SUCCESS, abort otherwise, retry deadlocks up
+/* What calstore__run() runs 'fn' in. */
+#define CALSTORE__TXN_READ      0   /* DB_READ_COMMITTED                    */
+#define CALSTORE__TXN_WRITE     1   /* serialisable, may write              */
+#define CALSTORE__TXN_SNAPSHOT  2   /* read-only snapshot: reads of nodes.db
+                                       (DB_MULTIVERSION) take no locks and
+                                       never wait for a writer              */
+
+/* Enter the store, run 'fn' in a fresh transaction of kind 'write' (a
+ * CALSTORE__TXN_* value), commit on APR_SUCCESS, abort otherwise, retry deadlocks up
  * to opts.max_retries times with a jittered back-off, but lock-wait timeouts
  * only CALSTORE__MAX_TIMEOUTS times (each costs a whole lock timeout; a
  * request must fail with 503 in seconds, not hang), then CALSTORE_EBUSY;

@@ -1754,9 +1754,22 @@ static void test_crash(void)
        && apr_time_now() - t0 < apr_time_from_sec(5),
        "... after 3 lock timeouts of 0.5 s (%" APR_TIME_T_FMT " ms)",
        (apr_time_now() - t0) / 1000);
+    /* A lookup is a snapshot of nodes.db: it reads the last committed
+     * version of the page and never waits for the holder. */
     t0 = apr_time_now();
-    is_int(calstore_lookup(st, "k/x", &n, NULL, pool), CALSTORE_EBUSY,
-           "a read of the locked page is bounded the same way");
+    n = NULL;
+    is_int(calstore_lookup(st, "k/x", &n, NULL, pool), APR_SUCCESS,
+           "a lookup of the locked node reads the committed version");
+    ok(apr_time_now() - t0 < apr_time_from_msec(400),
+       "... without waiting (%" APR_TIME_T_FMT " ms)",
+       (apr_time_now() - t0) / 1000);
+    ok(n != NULL && n->revision == 1 && n->length == 2,
+       "... which is v1's node");
+    /* A read that locks (by id: byid, then the node) is bounded. */
+    t0 = apr_time_now();
+    is_int(n ? calstore_get_node(st, n->id, &n, NULL, pool) : -1,
+           CALSTORE_EBUSY, "a locking read of the locked page is bounded "
+           "the same way");
     ok(apr_time_now() - t0 < apr_time_from_sec(5), "... (%" APR_TIME_T_FMT
        " ms)", (apr_time_now() - t0) / 1000);
     mt.stop = 1;
