@@ -104,7 +104,10 @@ void calstore_options_default(calstore_options_t *opts);
 /* Run normal recovery on the store in 'dir' if any process that used it died
  * (DB_REGISTER|DB_RECOVER), create it if missing and opts->create, upgrade a
  * store of format 5 or 6 in place (as calstore_open does), then close it
- * again.  Meant for a supervisor that runs before any user of the store
+ * again.  If the environment's cache is not the size opts->cache_bytes asks
+ * for (its region files keep the size they were created with), its regions
+ * are removed and created anew, unless another process has it open (then a
+ * warning is logged and the old size stays).  Meant for a supervisor that runs before any user of the store
  * starts (httpd's parent in post_config).  Returns CALSTORE_EFORMAT if the
  * store has any other format version, CALSTORE_ECORRUPT if the upgrade met
  * a malformed entry (nothing changed), and CALSTORE_EINVAL if this process
@@ -112,6 +115,10 @@ void calstore_options_default(calstore_options_t *opts);
  * run it as the user the store's users run as. */
 apr_status_t calstore_prepare(const char *dir, const calstore_options_t *opts,
                               apr_pool_t *pool);
+
+/* The size in bytes of the cache of the environment 'st' works in (what
+ * Berkeley DB made of the requested size: 25% more below 500 MB). */
+apr_uint64_t calstore_cache_bytes(calstore_t *st);
 
 /* Open the store in 'dir' for this process.  All handles are allocated from
  * a sub-pool of 'pool' and closed when 'pool' is cleared or destroyed.

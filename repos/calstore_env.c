@@ -1226,19 +1226,46 @@ void calstore_close(calstore_t *st)
     apr_pool_cleanup_run(st->pool, st, store_cleanup);
 }
 
-apr_status_t calstore_prepare(const char *dir, const calstore_options_t *opts,
-                              apr_pool_t *pool)
+/* The cache size of the open environment, in bytes. */
+static apr_uint64_t env_cache_bytes(DB_ENV *env)
+{
+    u_int32_t gb = 0, b = 0;
+    int n = 0;
+
+    if (env->get_cachesize(env, &gb, &b, &n) != 0) {
+        return 0;
+    }
+    return ((apr_uint64_t)gb << 30) + b;
+}
+
+/* Whether a cache of 'actual' bytes is what set_cachesize('wanted') makes:
+ * Berkeley DB adds 25% below 500 MB and rounds to its page allocation. */
+static int cache_matches(apr_uint64_t actual, apr_uint64_t wanted)
+{
+    apr_uint64_t expect = wanted < (apr_uint64_t)500 * 1024 * 1024
+                          ? wanted + wanted / 4 : wanted;
+
+    return actual + expect / 16 >= expect && actual <= expect + expect / 16;
+}
+
+/* Open, checkpoint and close 'dir'; *cache receives the cache size the
+ * environment has. */
+static apr_status_t prepare_once(const char *dir,
+                                 const calstore_options_t *opts,
+                                 apr_uint64_t *cache, apr_pool_t *pool)
 {
     apr_pool_t *sub;
     calstore_t *st;
     apr_status_t rv;
     int ret;
 
+    *cache = 0;
     if ((rv = apr_pool_create(&sub, pool)) != APR_SUCCESS) {
         return rv;
     }
     rv = calstore_open(&st, dir, opts, sub);
     if (rv == APR_SUCCESS) {
+        *cache = env_cache_bytes(st->env);
         /* Leave nothing for the children's opens to redo. */
         ret = st->env->txn_checkpoint(st->env, 0, 0, DB_FORCE);
         if (ret != 0) {
@@ -1247,6 +1274,55 @@ apr_status_t calstore_prepare(const char *dir, const calstore_options_t *opts,
     }
     apr_pool_destroy(sub);      /* closes the handles */
     return rv;
+}
+
+apr_status_t calstore_prepare(const char *dir, const calstore_options_t *opts,
+                              apr_pool_t *pool)
+{
+    calstore_options_t o;
+    apr_uint64_t cache;
+    apr_status_t rv;
+    DB_ENV *env;
+    int ret;
+
+    if ((rv = prepare_once(dir, opts, &cache, pool)) != APR_SUCCESS
+        || (rv = check_options(opts, &o)) != APR_SUCCESS
+        || cache_matches(cache, o.cache_bytes)) {
+        return rv;
+    }
+
+    /* The region files keep the cache size they were created with, so a
+     * changed size (CalDAVCacheSize) needs new regions.  Everything is
+     * on disk after the checkpoint and close above; DB_ENV->remove
+     * without DB_FORCE refuses (EBUSY) while any other process has the
+     * environment open (caldavctl, children of a previous generation),
+     * and then the old size stays until a start where nobody has. */
+    if ((ret = db_env_create(&env, 0)) != 0) {
+        return open_status(ret, dir, "db_env_create");
+    }
+    ret = env->remove(env, dir, 0);     /* frees 'env' */
+    if (ret != 0) {
+        calcore_log(CALCORE_LOG_WARN, APR_SUCCESS,
+                    "calstore: %s: the cache stays at %" APR_UINT64_T_FMT
+                    " MB, not the %" APR_UINT64_T_FMT " MB configured: the "
+                    "environment is in use by another process (%s); the "
+                    "new size takes effect at a start when it is not", dir,
+                    cache >> 20, (apr_uint64_t)o.cache_bytes >> 20,
+                    db_strerror(ret));
+        return APR_SUCCESS;
+    }
+    rv = prepare_once(dir, opts, &cache, pool);
+    if (rv == APR_SUCCESS) {
+        calcore_log(CALCORE_LOG_NOTICE, APR_SUCCESS,
+                    "calstore: %s: environment recreated with a cache of %"
+                    APR_UINT64_T_FMT " MB", dir, cache >> 20);
+    }
+    return rv;
+}
+
+apr_uint64_t calstore_cache_bytes(calstore_t *st)
+{
+    return env_cache_bytes(st->env);
 }
 
 /* ---- maintenance -------------------------------------------------------- */

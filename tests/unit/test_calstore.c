@@ -6426,6 +6426,105 @@ static void test_strerror(void)
        "other codes fall back to apr_strerror");
 }
 
+/* The cache size of the store in 'dir' opened with 'opts' (0 on failure). */
+static apr_uint64_t cache_of(const char *dir, const calstore_options_t *opts,
+                             const char *expect_x, apr_pool_t *pool)
+{
+    calstore_t *st;
+    apr_uint64_t bytes = 0;
+    const char *x;
+
+    if (calstore_open(&st, dir, opts, pool) != APR_SUCCESS) {
+        return 0;
+    }
+    bytes = calstore_cache_bytes(st);
+    x = read_str(st, "x", pool);
+    if (expect_x && (x == NULL || strcmp(x, expect_x) != 0)) {
+        bytes = 0;
+    }
+    calstore_close(st);
+    return bytes;
+}
+
+static void test_cache_resize(void)
+{
+    char *dir = make_tmpdir("cache");
+    apr_pool_t *pool;
+    calstore_options_t opts;
+    calstore_t *st;
+    apr_uint64_t mb;
+    int fds[2];
+    pid_t pid;
+    char b = 0;
+
+    diag("V. a changed cache size takes effect at the next prepare");
+    apr_pool_create(&pool, gpool);
+    calstore_options_default(&opts);
+    opts.durability = CALSTORE_DURABILITY_WRITE_NOSYNC;
+    opts.cache_bytes = 8 * 1024 * 1024;
+    is_int(calstore_prepare(dir, &opts, pool), APR_SUCCESS, "prepare, 8 MB");
+    if (calstore_open(&st, dir, &opts, pool) == APR_SUCCESS) {
+        put_str(st, "x", "kept", NULL, pool);
+        calstore_close(st);
+    }
+    mb = cache_of(dir, &opts, "kept", pool) >> 20;
+    is_int((int)mb, 10, "the environment has 10 MB (8 MB + 25%%)");
+
+    /* Without prepare, an open joins the existing regions. */
+    opts.cache_bytes = 32 * 1024 * 1024;
+    mb = cache_of(dir, &opts, "kept", pool) >> 20;
+    is_int((int)mb, 10, "an open with 32 MB joins the 10 MB environment");
+
+    is_int(calstore_prepare(dir, &opts, pool), APR_SUCCESS,
+           "prepare with 32 MB");
+    mb = cache_of(dir, &opts, "kept", pool) >> 20;
+    is_int((int)mb, 40, "the environment was recreated with 40 MB, and "
+           "the data is intact");
+    is_int(calstore_prepare(dir, &opts, pool), APR_SUCCESS,
+           "prepare with the same size again");
+    mb = cache_of(dir, &opts, "kept", pool) >> 20;
+    is_int((int)mb, 40, "... changes nothing");
+
+    /* Another process has it open: the regions stay. */
+    if (pipe(fds) == 0) {
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+            apr_pool_t *cp;
+            calstore_t *cst;
+
+            close(fds[0]);
+            alarm(30);
+            apr_pool_create(&cp, NULL);
+            b = calstore_open(&cst, dir, &opts, cp) == APR_SUCCESS
+                ? 'h' : 'e';
+            if (write(fds[1], &b, 1) != 1) {
+                _exit(3);
+            }
+            for (;;) {
+                pause();
+            }
+        }
+        close(fds[1]);
+        if (pid < 0 || read(fds[0], &b, 1) != 1) {
+            b = 0;
+        }
+        close(fds[0]);
+        ok(b == 'h', "a child process holds the store open");
+        opts.cache_bytes = 16 * 1024 * 1024;
+        is_int(calstore_prepare(dir, &opts, pool), APR_SUCCESS,
+               "prepare with 16 MB while the child has it open succeeds");
+        mb = cache_of(dir, &opts, "kept", pool) >> 20;
+        is_int((int)mb, 40, "... and leaves the child's 40 MB environment");
+        if (pid > 0) {
+            kill(pid, SIGTERM);
+            waitpid(pid, NULL, 0);
+        }
+    }
+    apr_pool_destroy(pool);
+    rm_rf(dir);
+}
+
 /* TEST_ONLY=KL runs only groups K and L (C-H run together as "T"). */
 static int want(char group)
 {
@@ -6517,6 +6616,9 @@ rest:
     }
     if (want('U')) {
         test_upgrade();
+    }
+    if (want('V')) {
+        test_cache_resize();
     }
     if (want('X')) {
         test_sync_model();

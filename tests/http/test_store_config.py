@@ -1,0 +1,52 @@
+"""Store directives that need the environment recreated: CalDAVCacheSize."""
+
+import re
+import subprocess
+import uuid
+
+import pytest
+
+import devserver
+from davclient import Dav
+
+pytestmark = pytest.mark.caldav_only
+
+EVENT = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\n"
+         "UID:cache-%s\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260301T100000Z\r\n"
+         "SUMMARY:kept\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def cache_mb(store):
+    """The cache size the environment in 'store' has, in MB (db5.3_stat)."""
+    out = subprocess.run(["db5.3_stat", "-h", str(store), "-m"], capture_output=True,
+                         text=True, check=True).stdout
+    m = re.search(r"^(\d+)MB\s.*Total cache size", out, re.M)
+    assert m, out[:400]
+    return int(m.group(1))
+
+
+def test_cache_size_change_takes_effect_at_restart(servers, request):
+    """The region files keep the cache size they were created with; httpd's
+    parent recreates them when CalDAVCacheSize changed, and the data stays."""
+    with servers.own("cache", request, extra="CalDAVCacheSize 8M\n") as srv:
+        dav = Dav(srv.base_url, auth=("alice", "alice"))
+        uid = uuid.uuid4().hex
+        body = (EVENT % uid).encode()
+        path = "calendars/alice/calendar/%s.ics" % uid
+        assert dav.put(path, body, content_type="text/calendar").status_code == 201
+        dav.session.close()
+        assert cache_mb(srv.store) == 10            # 8 MB + Berkeley DB's 25%
+
+        devserver.stop(srv)
+        srv.extra = "CalDAVCacheSize 24M\n"
+        devserver.start(srv)
+        assert cache_mb(srv.store) == 30
+        dav = Dav(srv.base_url, auth=("alice", "alice"))
+        r = dav.get(path)
+        assert r.status_code == 200 and r.content == body
+        dav.session.close()
+
+        # the same size again: the regions are kept (same size, no notice)
+        devserver.stop(srv)
+        devserver.start(srv)
+        assert cache_mb(srv.store) == 30
