@@ -107,12 +107,13 @@ void calstore_options_default(calstore_options_t *opts);
  * again.  If the environment's cache is not the size opts->cache_bytes asks
  * for (its region files keep the size they were created with), its regions
  * are removed and created anew, unless another process has it open (then a
- * warning is logged and the old size stays).  Meant for a supervisor that runs before any user of the store
- * starts (httpd's parent in post_config).  Returns CALSTORE_EFORMAT if the
- * store has any other format version, CALSTORE_ECORRUPT if the upgrade met
- * a malformed entry (nothing changed), and CALSTORE_EINVAL if this process
- * has the store open.  Files are created mode 0600 and owned by the caller:
- * run it as the user the store's users run as. */
+ * warning is logged and the old size stays).  Meant for a supervisor that
+ * runs before any user of the store starts (httpd's parent in post_config).
+ * Returns CALSTORE_EFORMAT if the store has any other format version,
+ * CALSTORE_ECORRUPT if the upgrade met a malformed entry (nothing changed),
+ * and CALSTORE_EINVAL if this process has the store open.  Files are created
+ * mode 0600 and owned by the caller: run it as the user the store's users
+ * run as. */
 apr_status_t calstore_prepare(const char *dir, const calstore_options_t *opts,
                               apr_pool_t *pool);
 

@@ -77,11 +77,12 @@ typedef apr_status_t calstore__txn_fn(calstore_t *st, DB_TXN *txn,
                                        never wait for a writer              */
 
 /* Enter the store, run 'fn' in a fresh transaction of kind 'write' (a
- * CALSTORE__TXN_* value), commit on APR_SUCCESS, abort otherwise, retry deadlocks up
- * to opts.max_retries times with a jittered back-off, but lock-wait timeouts
- * only CALSTORE__MAX_TIMEOUTS times (each costs a whole lock timeout; a
- * request must fail with 503 in seconds, not hang), then CALSTORE_EBUSY;
- * leave the store.  Returns CALSTORE_EPANIC at once while panicked. */
+ * CALSTORE__TXN_* value), commit on APR_SUCCESS, abort otherwise, retry
+ * deadlocks up to opts.max_retries times with a jittered back-off, but
+ * lock-wait timeouts only CALSTORE__MAX_TIMEOUTS times (each costs a whole
+ * lock timeout; a request must fail with 503 in seconds, not hang), then
+ * CALSTORE_EBUSY; leave the store.  Returns CALSTORE_EPANIC at once while
+ * panicked. */
 apr_status_t calstore__run(calstore_t *st, int write, calstore__txn_fn *fn,
                            void *baton, apr_pool_t *pool);
 
