@@ -558,9 +558,12 @@ static dav_error *caldav_close_stream(dav_stream *stream, int commit)
                                             info.uid)) != NULL) {
             return err;
         }
-        rv = calstore_put_ex(res->info->st, res->info->path, ctype, data,
-                             len, caldav_cond(res, &cbuf), &info, &conflict,
-                             &node, &created, r->pool);
+        /* The parent this request looked up: the write transaction does
+         * not resolve the path's collections again (it re-reads and locks
+         * the parent before the commit). */
+        rv = calstore_put_in(res->info->st, stream->parent, res->info->path,
+                             ctype, data, len, caldav_cond(res, &cbuf), &info,
+                             &conflict, &node, &created, r->pool);
         caldav_lookup_forget(r);
         if (rv == CALSTORE_EUIDCONFLICT) {
             return caldav_uid_conflict_error(r, caldav_parent_uri(r->pool,

@@ -1855,6 +1855,7 @@ typedef struct write_baton_t {
     int overwrite;
     int created;
     const char *conflict;       /* EUIDCONFLICT: the other member's name    */
+    const calstore_node_t *parent;  /* put_in: the parent, already resolved */
     calstore_node_t *result;
     apr_pool_t *pool;
 } write_baton_t;
@@ -1910,8 +1911,18 @@ static apr_status_t put_txn(calstore_t *st, DB_TXN *txn, void *baton,
      * written; two writers of one name or one UID still serialise on
      * those (DB_RMW), and a parent deleted or replaced meanwhile is
      * caught when it is locked. */
-    if ((rv = resolve_dir(st, txn, &b->path, n - 1, 0, &dir, scratch))
-        != APR_SUCCESS) {
+    if (b->parent != NULL) {
+        /* calstore_put_in: lock_parent re-reads it by its key below. */
+        memset(&dir, 0, sizeof(dir));
+        dir.parent = b->parent->parent;
+        dir.name = b->parent->name;
+        dir.nlen = strlen(b->parent->name);
+        dir.rec.id = b->parent->id;
+        dir.rec.kind = b->parent->kind;
+        dir.rec.flags = b->parent->flags;
+    }
+    else if ((rv = resolve_dir(st, txn, &b->path, n - 1, 0, &dir, scratch))
+             != APR_SUCCESS) {
         return rv;
     }
     rv = get_member(st, txn, dir.rec.id, b->path.seg[n - 1],
@@ -2073,6 +2084,65 @@ apr_status_t calstore_put_ex(calstore_t *st, const char *path,
         return rv;
     }
     rv = calstore__run(st, 1, put_txn, &b, pool);
+    if (rv == APR_SUCCESS) {
+        if (result) {
+            *result = b.result;
+        }
+        if (created) {
+            *created = b.created;
+        }
+    }
+    else if (rv == CALSTORE_EUIDCONFLICT && conflict) {
+        *conflict = b.conflict;
+    }
+    return rv;
+}
+
+apr_status_t calstore_put_in(calstore_t *st, const calstore_node_t *parent,
+                             const char *path, const char *content_type,
+                             const char *data, apr_size_t len,
+                             const calstore_cond_t *cond,
+                             const calstore_calinfo_t *cal,
+                             const char **conflict,
+                             calstore_node_t **result, int *created,
+                             apr_pool_t *pool)
+{
+    write_baton_t b;
+    calobj_t co;
+    apr_status_t rv;
+    int n, hint;
+
+    if (result) {
+        *result = NULL;
+    }
+    if (created) {
+        *created = 0;
+    }
+    if (conflict) {
+        *conflict = NULL;
+    }
+    if ((rv = put_args(&b, &co, path, content_type, data, len, cond, cal,
+                       pool)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* Only a collection whose name is the path's next-to-last segment
+     * (the root for a top-level resource) is taken as the parent. */
+    n = b.path.n;
+    hint = parent != NULL && parent->kind == CALSTORE_KIND_COLLECTION
+           && (n == 1 ? parent->id == CALSTORE_ROOT_ID
+                      : (strlen(parent->name) == b.path.len[n - 2]
+                         && memcmp(parent->name, b.path.seg[n - 2],
+                                   b.path.len[n - 2]) == 0));
+    rv = CALSTORE_ENOPARENT;
+    if (hint) {
+        b.parent = parent;
+        rv = calstore__run(st, CALSTORE__TXN_WRITE, put_txn, &b, pool);
+        b.parent = NULL;
+    }
+    if (rv == CALSTORE_ENOPARENT) {
+        /* No usable parent, or it is gone or was replaced meanwhile. */
+        rv = calstore__run(st, CALSTORE__TXN_WRITE, put_txn, &b, pool);
+    }
     if (rv == APR_SUCCESS) {
         if (result) {
             *result = b.result;

@@ -457,6 +457,22 @@ apr_status_t calstore_put_ex(calstore_t *st, const char *path,
                              calstore_node_t **result, int *created,
                              apr_pool_t *pool);
 
+/* calstore_put_ex() with the parent collection the caller has just looked
+ * up ('parent', from calstore_lookup_ex() of 'path' in this request): the
+ * transaction does not resolve the collections above the resource again.
+ * It still write-locks and re-reads the parent by its key before the
+ * commit; if the parent is gone or was replaced meanwhile, the put is run
+ * once more resolving 'path' from the root.  'parent' NULL, or not the
+ * collection the path names as parent, is calstore_put_ex(). */
+apr_status_t calstore_put_in(calstore_t *st, const calstore_node_t *parent,
+                             const char *path, const char *content_type,
+                             const char *data, apr_size_t len,
+                             const calstore_cond_t *cond,
+                             const calstore_calinfo_t *cal,
+                             const char **conflict,
+                             calstore_node_t **result, int *created,
+                             apr_pool_t *pool);
+
 /* calstore_copy() / calstore_move() that respect calendar collections:
  * a collection (even an empty one, even a calendar) may not land in a
  * calendar (CALSTORE_ENESTED); a resource landing in a calendar takes

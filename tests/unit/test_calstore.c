@@ -2120,6 +2120,106 @@ static int counts_are(calstore_t *st, apr_size_t calobj, apr_size_t uid,
 
 /* ---- N. calendar collections -------------------------------------------- */
 
+/* calstore_put_in: a put with the parent the caller looked up. */
+static apr_status_t put_in(calstore_t *st, const calstore_node_t *parent,
+                           const char *path, const calstore_calinfo_t *ci,
+                           calstore_node_t **node, int *created,
+                           apr_pool_t *pool)
+{
+    const char *body = apr_psprintf(pool, "BEGIN:VCALENDAR\r\nUID:%s\r\n"
+                                    "END:VCALENDAR\r\n", ci->uid);
+
+    return calstore_put_in(st, parent, path, "text/calendar", body,
+                           strlen(body), NULL, ci, NULL, node, created, pool);
+}
+
+static void test_put_in(void)
+{
+    apr_pool_t *pool;
+    char *dir = make_tmpdir("putin");
+    calstore_t *st;
+    calstore_node_t *n = NULL, *parent = NULL, *cal = NULL, *other = NULL;
+    apr_uint64_t r0;
+    int created = 0;
+
+    diag("N2. calstore_put_in: a put with the parent already looked up");
+    apr_pool_create(&pool, gpool);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open");
+    if (st == NULL) {
+        return;
+    }
+    calstore_mkcol(st, "h", NULL, pool);
+    is_int(calstore_mkcol_ex(st, "h/cal", CALSTORE_COLL_CALENDAR, NULL, &cal,
+                             pool), APR_SUCCESS, "mkcalendar h/cal");
+    is_int(calstore_mkcol_ex(st, "h/other", CALSTORE_COLL_CALENDAR, NULL,
+                             &other, pool), APR_SUCCESS, "mkcalendar h/other");
+    is_int(calstore_lookup_ex(st, "h/cal/a.ics", &n, &parent, pool),
+           CALSTORE_ENOENT, "lookup of a new member");
+    ok(parent != NULL && cal != NULL && parent->id == cal->id,
+       "... gives its parent");
+    r0 = parent ? parent->revision : 0;
+
+    /* A 10-day event: the calendar's longest short instance grows, so a
+     * query in its middle must still find it. */
+    is_int(put_in(st, parent, "h/cal/a.ics",
+                  cal_one(pool, "a", COMP_EVENT, T0, T0 + 10 * DAY),
+                  &n, &created, pool), APR_SUCCESS, "put_in a.ics");
+    ok(created && n != NULL && cal != NULL && n->parent == cal->id,
+       "... created in h/cal");
+    is_str(read_str(st, "h/cal/a.ics", pool), "BEGIN:VCALENDAR\r\nUID:a\r\n"
+           "END:VCALENDAR\r\n", "... with its body");
+    is_str(range_names(st, cal->id, T0 + 5 * DAY, T0 + 6 * DAY, 0, pool),
+           "a.ics", "... and a query inside the long instance finds it");
+    ok(node_at(st, "h/cal", pool) != NULL
+       && node_at(st, "h/cal", pool)->revision == r0 + 1,
+       "... the calendar's revision moved on by one");
+
+    /* The same parent again, replacing: not created, UID checked. */
+    is_int(put_in(st, parent, "h/cal/a.ics",
+                  cal_one(pool, "a", COMP_EVENT, T0, T0 + HOUR),
+                  &n, &created, pool), APR_SUCCESS, "put_in replaces");
+    ok(!created && n != NULL && n->revision == 2, "... revision 2");
+    is_int(put_in(st, parent, "h/cal/b.ics",
+                  cal_one(pool, "a", COMP_EVENT, T0, T0 + HOUR),
+                  &n, &created, pool), CALSTORE_EUIDCONFLICT,
+           "put_in checks the UID");
+
+    /* A parent that is not the path's: ignored, the path decides. */
+    is_int(put_in(st, other, "h/cal/c.ics",
+                  cal_one(pool, "c", COMP_EVENT, T0, T0 + HOUR),
+                  &n, &created, pool), APR_SUCCESS,
+           "put_in with another collection as parent");
+    ok(n != NULL && n->parent == cal->id, "... lands where the path says");
+
+    /* The parent replaced since the lookup: run again from the root. */
+    is_int(calstore_delete(st, "h/cal", NULL, pool), APR_SUCCESS,
+           "delete h/cal");
+    cal = NULL;
+    is_int(calstore_mkcol_ex(st, "h/cal", CALSTORE_COLL_CALENDAR, NULL, &cal,
+                             pool), APR_SUCCESS, "... and make it again");
+    is_int(put_in(st, parent, "h/cal/d.ics",
+                  cal_one(pool, "d", COMP_EVENT, T0, T0 + HOUR),
+                  &n, &created, pool), APR_SUCCESS,
+           "put_in with the old parent");
+    ok(n != NULL && cal != NULL && parent != NULL && n->parent == cal->id
+       && cal->id != parent->id, "... lands in the new h/cal");
+    is_str(range_names(st, cal->id, T0, T0 + DAY, 0, pool), "d.ics",
+           "... indexed there");
+
+    /* The parent gone: the plain put's answer. */
+    is_int(calstore_delete(st, "h/other", NULL, pool), APR_SUCCESS,
+           "delete h/other");
+    is_int(put_in(st, other, "h/other/e.ics",
+                  cal_one(pool, "e", COMP_EVENT, T0, T0 + HOUR),
+                  &n, &created, pool), CALSTORE_ENOPARENT,
+           "put_in below a deleted parent is ENOPARENT");
+    calstore_close(st);
+    is_int(run_verify(dir), 0, "db5.3_verify passes");
+    apr_pool_destroy(pool);
+    rm_rf(dir);
+}
+
 static void test_calendars(void)
 {
     apr_pool_t *pool;
@@ -6595,6 +6695,7 @@ rest:
     }
     if (want('N')) {
         test_calendars();
+        test_put_in();
     }
     if (want('O')) {
         test_cal_copy_move();
