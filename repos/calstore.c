@@ -1912,14 +1912,22 @@ static apr_status_t put_txn(calstore_t *st, DB_TXN *txn, void *baton,
      * those (DB_RMW), and a parent deleted or replaced meanwhile is
      * caught when it is locked. */
     if (b->parent != NULL) {
-        /* calstore_put_in: lock_parent re-reads it by its key below. */
-        memset(&dir, 0, sizeof(dir));
-        dir.parent = b->parent->parent;
-        dir.name = b->parent->name;
-        dir.nlen = strlen(b->parent->name);
-        dir.rec.id = b->parent->id;
-        dir.rec.kind = b->parent->kind;
-        dir.rec.flags = b->parent->flags;
+        /* calstore_put_in: the parent the request looked up, read again by
+         * its key (one read instead of one per path segment); gone or
+         * replaced since is CALSTORE_ENOPARENT, and the caller runs the put
+         * again from the root. */
+        rv = get_member(st, txn, b->parent->parent, b->parent->name,
+                        strlen(b->parent->name), DB_READ_COMMITTED, &dir,
+                        scratch);
+        if (rv == CALSTORE_ENOENT
+            || (rv == APR_SUCCESS
+                && (dir.rec.id != b->parent->id
+                    || dir.rec.kind != CALSTORE_KIND_COLLECTION))) {
+            return CALSTORE_ENOPARENT;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
     }
     else if ((rv = resolve_dir(st, txn, &b->path, n - 1, 0, &dir, scratch))
              != APR_SUCCESS) {

@@ -459,10 +459,10 @@ apr_status_t calstore_put_ex(calstore_t *st, const char *path,
 
 /* calstore_put_ex() with the parent collection the caller has just looked
  * up ('parent', from calstore_lookup_ex() of 'path' in this request): the
- * transaction does not resolve the collections above the resource again.
- * It still write-locks and re-reads the parent by its key before the
- * commit; if the parent is gone or was replaced meanwhile, the put is run
- * once more resolving 'path' from the root.  'parent' NULL, or not the
+ * transaction reads the parent by its key instead of resolving every
+ * collection of the path again (and write-locks and re-reads it before the
+ * commit, as every put does); if the parent is gone or was replaced
+ * meanwhile, the put is run once more resolving 'path' from the root.  'parent' NULL, or not the
  * collection the path names as parent, is calstore_put_ex(). */
 apr_status_t calstore_put_in(calstore_t *st, const calstore_node_t *parent,
                              const char *path, const char *content_type,

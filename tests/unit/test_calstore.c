@@ -2207,6 +2207,18 @@ static void test_put_in(void)
     is_str(range_names(st, cal->id, T0, T0 + DAY, 0, pool), "d.ics",
            "... indexed there");
 
+    /* The parent moved away since the lookup (same id, another key): its
+     * members and UIDs are no business of the path any more. */
+    is_int(calstore_lookup_ex(st, "h/cal/f.ics", &n, &parent, pool),
+           CALSTORE_ENOENT, "lookup of h/cal/f.ics");
+    is_int(calstore_move(st, "h/cal", "h/moved", 0, NULL, pool),
+           APR_SUCCESS, "move h/cal to h/moved");
+    is_int(put_in(st, parent, "h/cal/f.ics",
+                  cal_one(pool, "d", COMP_EVENT, T0, T0 + HOUR),
+                  &n, &created, pool), CALSTORE_ENOPARENT,
+           "put_in with the moved parent is ENOPARENT, not a UID conflict "
+           "with the moved calendar's d.ics");
+
     /* The parent gone: the plain put's answer. */
     is_int(calstore_delete(st, "h/other", NULL, pool), APR_SUCCESS,
            "delete h/other");
