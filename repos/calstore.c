@@ -2074,36 +2074,8 @@ apr_status_t calstore_put_ex(calstore_t *st, const char *path,
                              calstore_node_t **result, int *created,
                              apr_pool_t *pool)
 {
-    write_baton_t b;
-    calobj_t co;
-    apr_status_t rv;
-
-    if (result) {
-        *result = NULL;
-    }
-    if (created) {
-        *created = 0;
-    }
-    if (conflict) {
-        *conflict = NULL;
-    }
-    if ((rv = put_args(&b, &co, path, content_type, data, len, cond, cal,
-                       pool)) != APR_SUCCESS) {
-        return rv;
-    }
-    rv = calstore__run(st, 1, put_txn, &b, pool);
-    if (rv == APR_SUCCESS) {
-        if (result) {
-            *result = b.result;
-        }
-        if (created) {
-            *created = b.created;
-        }
-    }
-    else if (rv == CALSTORE_EUIDCONFLICT && conflict) {
-        *conflict = b.conflict;
-    }
-    return rv;
+    return calstore_put_in(st, NULL, path, content_type, data, len, cond, cal,
+                           conflict, result, created, pool);
 }
 
 apr_status_t calstore_put_in(calstore_t *st, const calstore_node_t *parent,
