@@ -585,7 +585,8 @@ static apr_status_t calobj_from_info(const calstore_calinfo_t *cal,
     co->flags = (cal->before ? CALSTORE_CALOBJ_BEFORE : 0)
                 | (cal->after ? CALSTORE_CALOBJ_AFTER : 0)
                 | (cal->exact && cal->comp == CALCORE_COMP_VEVENT
-                   ? CALSTORE_CALOBJ_EXACT : 0);
+                   ? CALSTORE_CALOBJ_EXACT : 0)
+                | (calstore__test_no_runs ? 0 : CALSTORE_CALOBJ_RUNS);
     co->win_from = cal->win_from;
     co->win_until = cal->win_until;
     if (cal->first == 0 && cal->last == 0) {
@@ -672,7 +673,7 @@ static int calobj_decode(const void *data, apr_size_t len, calobj_t *co,
 
     if (len < CALSTORE_CALOBJ_FIXED || buf[0] != CALSTORE_CALOBJ_REC_VERSION
         || (buf[1] & ~(CALSTORE_CALOBJ_BEFORE | CALSTORE_CALOBJ_AFTER
-                       | CALSTORE_CALOBJ_EXACT))) {
+                       | CALSTORE_CALOBJ_EXACT | CALSTORE_CALOBJ_RUNS))) {
         return -1;
     }
     u = calstore_get_be32(buf + 24);
@@ -872,6 +873,80 @@ static void span_val(unsigned char *v, const calstore_span_t *sp,
                               ? CALSTORE_SPAN_EXACT : 0));
 }
 
+/* One tr.db entry of an object: a span, or a run of spans. */
+typedef struct tr_item_t {
+    unsigned char key[CALSTORE_TR_KEY];
+    unsigned char val[CALSTORE_RUN_VAL_MAX];
+    apr_size_t vlen;
+    apr_uint64_t maxdur;        /* the longest span it holds */
+} tr_item_t;
+
+/* The next tr.db entry object 'id' of calendar 'coll', described by 'co',
+ * calls for, from span *i on: long spans (tredge.db 'G') are skipped; a
+ * record with CALSTORE_CALOBJ_RUNS groups its short spans into runs (see
+ * CALSTORE_RUN_CLASS), any other has one entry per short span.  Fills
+ * 'it', moves *i past the spans it holds and returns 1; returns 0 when no
+ * short span is left.  Every writer, remover and checker of tr entries
+ * goes through here, so they agree on the runs of a record. */
+static int tr_next(const calobj_t *co, calstore_id_t coll, calstore_id_t id,
+                   int *i, tr_item_t *it)
+{
+    const calstore_span_t *sp = co->spans, *first;
+    apr_int64_t end;
+    int j, n, last;
+
+    while (*i < co->nspans && span_is_long(&sp[*i])) {
+        (*i)++;
+    }
+    if (*i >= co->nspans) {
+        return 0;
+    }
+    first = &sp[*i];
+    end = first->end;
+    it->maxdur = span_dur(first);
+    n = 1;
+    last = *i;
+    if (co->flags & CALSTORE_CALOBJ_RUNS) {
+        for (j = *i + 1; j < co->nspans && n < CALSTORE_RUN_SPANS; j++) {
+            apr_int64_t e;
+
+            if (span_is_long(&sp[j])) {
+                continue;
+            }
+            e = sp[j].end > end ? sp[j].end : end;
+            if ((apr_uint64_t)e - (apr_uint64_t)first->start
+                > CALSTORE_RUN_MAX) {
+                break;
+            }
+            end = e;
+            if (span_dur(&sp[j]) > it->maxdur) {
+                it->maxdur = span_dur(&sp[j]);
+            }
+            n++;
+            last = j;
+        }
+    }
+    span_val(it->val, first, co);
+    it->vlen = CALSTORE_SPAN_VAL;
+    tr_key(it->key, coll, first, id);
+    if (n > 1) {
+        unsigned char *p = it->val + CALSTORE_SPAN_VAL;
+
+        it->key[8] = CALSTORE_RUN_CLASS;
+        calstore_put_be64(it->val, (apr_uint64_t)end);
+        for (j = *i; j <= last; j++) {
+            if (!span_is_long(&sp[j])) {
+                calstore_put_be64(p, (apr_uint64_t)sp[j].start);
+                calstore_put_be64(p + 8, (apr_uint64_t)sp[j].end);
+                p += 16;
+            }
+        }
+        it->vlen = (apr_size_t)(p - it->val);
+    }
+    *i = last + 1;
+    return 1;
+}
+
 /* The value of an 'L' ('H') edge: the component byte + be64(first start)
  * (be64(last end)) of the whole set: the unlisted instances lie in
  * [first, win_from] ([win_until, last]). */
@@ -891,6 +966,7 @@ static apr_status_t cal_index(calstore_t *st, DB_TXN *txn, node_ref_t *coll,
     apr_size_t size, usize;
     apr_uint64_t maxdur = coll->rec.maxdur;
     apr_status_t rv;
+    tr_item_t it;
     int i;
 
     calstore_put_be64(k8, id);
@@ -905,22 +981,25 @@ static apr_status_t cal_index(calstore_t *st, DB_TXN *txn, node_ref_t *coll,
     for (i = 0; i < co->nspans; i++) {
         const calstore_span_t *sp = &co->spans[i];
 
-        span_val(v, sp, co);
         if (span_is_long(sp)) {
+            span_val(v, sp, co);
             long_key(k, coll->rec.id, sp, co->comp, id);
-            rv = put_kv(st, st->tredge, txn, k, CALSTORE_LONG_KEY, v,
-                        CALSTORE_SPAN_VAL, "writing a long instance");
-        }
-        else {
-            tr_key(k, coll->rec.id, sp, id);
-            rv = put_kv(st, st->tr, txn, k, CALSTORE_TR_KEY, v,
-                        CALSTORE_SPAN_VAL, "writing a time-range entry");
-            if (span_dur(sp) > maxdur) {
-                maxdur = span_dur(sp);
+            if ((rv = put_kv(st, st->tredge, txn, k, CALSTORE_LONG_KEY, v,
+                             CALSTORE_SPAN_VAL, "writing a long instance"))
+                != APR_SUCCESS) {
+                return rv;
             }
         }
-        if (rv != APR_SUCCESS) {
+    }
+    i = 0;
+    while (tr_next(co, coll->rec.id, id, &i, &it)) {
+        if ((rv = put_kv(st, st->tr, txn, it.key, CALSTORE_TR_KEY, it.val,
+                         it.vlen, "writing a time-range entry"))
+            != APR_SUCCESS) {
             return rv;
+        }
+        if (it.maxdur > maxdur) {
+            maxdur = it.maxdur;
         }
     }
     if (co->flags & CALSTORE_CALOBJ_BEFORE) {
@@ -955,6 +1034,7 @@ static apr_status_t cal_unindex(calstore_t *st, DB_TXN *txn,
     unsigned char k[CALSTORE_EDGE_KEY], *uk;
     apr_size_t usize;
     apr_status_t rv;
+    tr_item_t it;
     int i;
 
     uk = uid_key(coll, co->uid, co->uid_len, &usize, pool);
@@ -967,15 +1047,16 @@ static apr_status_t cal_unindex(calstore_t *st, DB_TXN *txn,
 
         if (span_is_long(sp)) {
             long_key(k, coll, sp, co->comp, id);
-            rv = del_key(st, st->tredge, txn, k, CALSTORE_LONG_KEY,
-                         "deleting a long instance");
+            if ((rv = del_key(st, st->tredge, txn, k, CALSTORE_LONG_KEY,
+                              "deleting a long instance")) != APR_SUCCESS) {
+                return rv;
+            }
         }
-        else {
-            tr_key(k, coll, sp, id);
-            rv = del_key(st, st->tr, txn, k, CALSTORE_TR_KEY,
-                         "deleting a time-range entry");
-        }
-        if (rv != APR_SUCCESS) {
+    }
+    i = 0;
+    while (tr_next(co, coll, id, &i, &it)) {
+        if ((rv = del_key(st, st->tr, txn, it.key, CALSTORE_TR_KEY,
+                          "deleting a time-range entry")) != APR_SUCCESS) {
             return rv;
         }
     }
@@ -2763,6 +2844,7 @@ apr_status_t calstore_move(calstore_t *st, const char *src, const char *dst,
 /* ---- calendar queries --------------------------------------------------- */
 
 apr_uint64_t calstore__test_visited;
+int calstore__test_no_runs;
 
 /* Index entries read per query transaction at most (so that a query whose
  * entries are mostly duplicates or filtered out still commits now and
@@ -3071,6 +3153,38 @@ static int entry_proves(const query_baton_t *b, apr_int64_t start,
     return calcore_instance_overlaps(&in, b->qs, b->qe);
 }
 
+/* Does one of the spans of the run with value 'v' ('size' bytes) reach
+ * [qs, qe] (closed at both ends, as for any entry)?  If so, *proves tells
+ * whether one of them proves by itself that the object overlaps [qs, qe)
+ * (entry_proves()). */
+static int run_hit(const query_baton_t *b, const unsigned char *v,
+                   apr_size_t size, int *proves)
+{
+    const unsigned char *p = v + CALSTORE_SPAN_VAL, *end = v + size;
+    int hit = 0;
+
+    *proves = 0;
+    for (; p < end; p += 16) {
+        apr_int64_t s = (apr_int64_t)calstore_get_be64(p);
+
+        if (s > b->qe) {
+            break;              /* the spans are in start order */
+        }
+        if ((apr_int64_t)calstore_get_be64(p + 8) >= b->qs) {
+            unsigned char one[CALSTORE_SPAN_VAL];
+
+            hit = 1;
+            memcpy(one, p + 8, 8);
+            one[8] = v[8];
+            if (entry_proves(b, s, one)) {
+                *proves = 1;
+                break;
+            }
+        }
+    }
+    return hit;
+}
+
 /* Advance 'q' (b->next) through the current phase: read index entries from
  * its resume point until the phase's range ends (then move to the next
  * phase), CALSTORE_BATCH new candidates were found, or '*budget' entries
@@ -3087,7 +3201,7 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
     unsigned char lo[CALSTORE_EDGE_KEY + 1], hi[CALSTORE_EDGE_KEY + 1];
     unsigned char jump[CALSTORE_EDGE_KEY];
     apr_size_t lolen, hilen, keylen, vallen, jumplen;
-    int filter = 0, ret, t_ret, done = 0;
+    int filter = 0, run = 0, proves, ret, t_ret, done = 0;
     apr_uint64_t visited = 0;
     apr_status_t rv = APR_SUCCESS;
     calstore_id_t obj;
@@ -3102,12 +3216,13 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         db = st->tr;
         lo[8] = hi[8] = (unsigned char)q->cls;
         calstore_put_ord64(lo + 9,
-                           time_sub(b->qs, calstore_short_class_max(q->cls)));
+                           time_sub(b->qs, calstore_tr_class_reach(q->cls)));
         calstore_put_ord64(hi + 9, b->qe);
         lolen = hilen = 17;
         keylen = CALSTORE_TR_KEY;
         vallen = CALSTORE_SPAN_VAL;
         filter = 1;
+        run = q->cls == CALSTORE_RUN_CLASS;
         break;
     case Q_LONG_FIND:
         lo[8] = CALSTORE_EDGE_LONG;
@@ -3181,7 +3296,8 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
             done = 1;
             break;
         }
-        if (key.size != keylen || val.size != vallen) {
+        if (key.size != keylen
+            || (run ? !calstore_run_val_ok(val.size) : val.size != vallen)) {
             rv = corrupt("calendar index key in collection", b->coll);
             break;
         }
@@ -3231,15 +3347,18 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
             jumplen = 25;
         }
         obj = calstore_get_be64(kd + keylen - 8);
+        proves = 0;
         if (jumplen == 0 && entry_wanted(b, filter, val.data)
+            && (!run || run_hit(b, val.data, val.size, &proves))
             && !idset_has(&b->seen, obj) && idset_add(local, obj, scratch)) {
             APR_ARRAY_PUSH(b->ids, calstore_id_t) = obj;
             /* the span's start precedes the object id in the key */
             APR_ARRAY_PUSH(b->proven, char) = (char)(
                 b->prove && filter == 1
-                && entry_proves(b, (apr_int64_t)calstore_get_ord64(
-                                       (unsigned char *)key.data + keylen
-                                       - 16), val.data));
+                && (run ? proves
+                        : entry_proves(b, (apr_int64_t)calstore_get_ord64(
+                                              (unsigned char *)key.data
+                                              + keylen - 16), val.data)));
         }
         if (b->ids->nelts >= CALSTORE_BATCH || *budget <= 0) {
             if (jumplen) {
@@ -3286,7 +3405,7 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         q->resume_len = 0;
         switch (q->phase) {
         case Q_TR:
-            if (++q->cls >= CALSTORE_SHORT_CLASSES) {
+            if (++q->cls >= CALSTORE_TR_CLASSES) {
                 long_enter(q, long_comp_next(b->comp_mask, 0));
             }
             break;
@@ -5070,6 +5189,7 @@ static apr_status_t check_calobj(calstore_t *st, DB_TXN *txn, const DBT *key,
     apr_size_t usize;
     apr_status_t rv = APR_SUCCESS;
     calobj_t co;
+    tr_item_t it;
     int i, has;
 
     cs->calobjs++;
@@ -5106,22 +5226,28 @@ static apr_status_t check_calobj(calstore_t *st, DB_TXN *txn, const DBT *key,
     for (i = 0; i < co.nspans; i++) {
         const calstore_span_t *sp = &co.spans[i];
 
-        span_val(v, sp, &co);
-        if (span_is_long(sp)) {
-            long_key(k, coll.rec.id, sp, co.comp, id);
-            has = check_has(st, st->tredge, txn, k, CALSTORE_LONG_KEY, v,
-                            CALSTORE_SPAN_VAL, &rv);
-            cs->want_edges++;
+        if (!span_is_long(sp)) {
+            continue;
         }
-        else {
-            tr_key(k, coll.rec.id, sp, id);
-            has = check_has(st, st->tr, txn, k, CALSTORE_TR_KEY, v,
-                            CALSTORE_SPAN_VAL, &rv);
-            cs->want_tr++;
-            if (span_dur(sp) > coll.rec.maxdur) {
-                check_fail(cs, "instance longer than its calendar's maxdur",
-                           id);
-            }
+        span_val(v, sp, &co);
+        long_key(k, coll.rec.id, sp, co.comp, id);
+        has = check_has(st, st->tredge, txn, k, CALSTORE_LONG_KEY, v,
+                        CALSTORE_SPAN_VAL, &rv);
+        cs->want_edges++;
+        if (has < 0) {
+            return rv;
+        }
+        if (!has) {
+            check_fail(cs, "instance missing from the time-range index", id);
+        }
+    }
+    i = 0;
+    while (tr_next(&co, coll.rec.id, id, &i, &it)) {
+        has = check_has(st, st->tr, txn, it.key, CALSTORE_TR_KEY, it.val,
+                        it.vlen, &rv);
+        cs->want_tr++;
+        if (it.maxdur > coll.rec.maxdur) {
+            check_fail(cs, "instance longer than its calendar's maxdur", id);
         }
         if (has < 0) {
             return rv;
@@ -5200,7 +5326,11 @@ static apr_status_t check_entry(calstore_t *st, DB_TXN *txn, const DBT *key,
 
     if (tr) {
         cs->trs++;
-        ok = key->size == CALSTORE_TR_KEY && val->size == CALSTORE_SPAN_VAL;
+        ok = key->size == CALSTORE_TR_KEY
+             && (k[8] < CALSTORE_SHORT_CLASSES
+                 ? val->size == CALSTORE_SPAN_VAL
+                 : k[8] == CALSTORE_RUN_CLASS
+                   && calstore_run_val_ok(val->size));
     }
     else {
         cs->edges++;

@@ -717,7 +717,8 @@ static apr_status_t init_store(calstore_t *st, int *upgrade, apr_pool_t *pool)
         rv = APR_SUCCESS;
         if (ret == 0) {
             if (format == CALSTORE_FORMAT_UPGRADE_V5
-                || format == CALSTORE_FORMAT_UPGRADE_V6) {
+                || format == CALSTORE_FORMAT_UPGRADE_V6
+                || format == CALSTORE_FORMAT_UPGRADE_V7) {
                 *upgrade = 1;
             }
             else if (format != CALSTORE_FORMAT_VERSION) {
@@ -725,11 +726,11 @@ static apr_status_t init_store(calstore_t *st, int *upgrade, apr_pool_t *pool)
                 calcore_log(CALCORE_LOG_ERR, rv,
                             "calstore: %s: unknown store format %lu "
                             "(this build reads format %d and upgrades "
-                            "formats %d and %d)", st->dir,
+                            "formats %d to %d)", st->dir,
                             (unsigned long)format,
                             CALSTORE_FORMAT_VERSION,
                             CALSTORE_FORMAT_UPGRADE_V5,
-                            CALSTORE_FORMAT_UPGRADE_V6);
+                            CALSTORE_FORMAT_UPGRADE_V7);
             }
         }
         else if (ret == DB_BUFFER_SMALL) {
@@ -795,8 +796,9 @@ static apr_status_t init_store(calstore_t *st, int *upgrade, apr_pool_t *pool)
     }
 }
 
-/* The upgrade from format 5 or 6 (CALSTORE_FORMAT_UPGRADE_V5 / _V6) to
- * CALSTORE_FORMAT_VERSION, key by key in tredge.db:
+/* The upgrade from format 5, 6 or 7 (CALSTORE_FORMAT_UPGRADE_V5 / _V6 /
+ * _V7) to CALSTORE_FORMAT_VERSION, key by key in tredge.db (nothing from
+ * format 7: its tr entries stay valid, see CALSTORE_FORMAT_UPGRADE_V7):
  *
  * - format 5 only: every 'G' key, coll + 'G' + class + ord64(start) + obj,
  *   becomes coll + 'G' + comp + class + ord64(start) + obj, the component
@@ -842,14 +844,17 @@ static apr_status_t upgrade_store(calstore_t *st)
         }
         if (ret == DB_BUFFER_SMALL || ret == DB_NOTFOUND
             || (ret == 0 && from != CALSTORE_FORMAT_UPGRADE_V5
-                && from != CALSTORE_FORMAT_UPGRADE_V6)) {
+                && from != CALSTORE_FORMAT_UPGRADE_V6
+                && from != CALSTORE_FORMAT_UPGRADE_V7)) {
             txn->abort(txn);
             calcore_log(CALCORE_LOG_ERR, CALSTORE_EFORMAT, "calstore: %s: "
                         "the format record changed during the upgrade",
                         st->dir);
             return CALSTORE_EFORMAT;
         }
-        if (ret == 0
+        /* From format 7 nothing is re-keyed: only the format record
+         * changes (see CALSTORE_FORMAT_UPGRADE_V7). */
+        if (ret == 0 && from != CALSTORE_FORMAT_UPGRADE_V7
             && (ret = st->tredge->cursor(st->tredge, txn, &c, 0)) == 0) {
             memset(&key, 0, sizeof(key));
             memset(&val, 0, sizeof(val));
@@ -984,12 +989,19 @@ static apr_status_t upgrade_store(calstore_t *st)
                         "keyed by reach)", (unsigned long)from,
                         CALSTORE_FORMAT_VERSION, st->dir, moved, edges);
         }
-        else {
+        else if (from == CALSTORE_FORMAT_UPGRADE_V6) {
             calcore_log(CALCORE_LOG_NOTICE, APR_SUCCESS,
                         "calstore: upgraded store format %lu to %d in %s (%"
                         APR_UINT64_T_FMT " window edges keyed by reach)",
                         (unsigned long)from, CALSTORE_FORMAT_VERSION,
                         st->dir, edges);
+        }
+        else {
+            calcore_log(CALCORE_LOG_NOTICE, APR_SUCCESS,
+                        "calstore: upgraded store format %lu to %d in %s "
+                        "(objects written from now on are indexed in runs)",
+                        (unsigned long)from, CALSTORE_FORMAT_VERSION,
+                        st->dir);
         }
         return APR_SUCCESS;
     }

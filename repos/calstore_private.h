@@ -133,6 +133,11 @@ apr_status_t calstore__test_damage(calstore_t *st, int what);
  * by calstore_query_range() since the process started; tests reset it. */
 extern apr_uint64_t calstore__test_visited;
 
+/* Non-zero: calendar object records are written without
+ * CALSTORE_CALOBJ_RUNS (one tr entry per span), as by a format-7 build, so
+ * that tests can mix both kinds of record.  0 (the default) in production. */
+extern int calstore__test_no_runs;
+
 /* Begin a transaction that write-locks the node at 'path' and its parent,
  * and return without ending it (the caller is about to die). */
 apr_status_t calstore__test_hold(calstore_t *st, const char *path);

@@ -24,6 +24,8 @@
  *   uid.db     be64(calendar id) + uid     -> member name
  *   tr.db      be64(calendar id) + class + ord64(start) + be64(object id)
  *                                          -> be64(end) + comp byte
+ *              (class CALSTORE_RUN_CLASS, format 8: a run of spans of one
+ *              object -> be64(end) + comp byte + its spans)
  *   tredge.db  be64(calendar id) + 'G' + comp byte + class + ord64(start)
  *                + be64(obj)               -> be64(end) + comp byte
  *              be64(calendar id) + 'H' + ord64(win_until) + ord64(last)
@@ -51,17 +53,21 @@
 #include <apr_time.h>
 
 /* Version of the store as a whole, kept in meta.db under "format".  A store
- * of format CALSTORE_FORMAT_UPGRADE_V5 or _V6 is upgraded in place when it
+ * of format CALSTORE_FORMAT_UPGRADE_V5, _V6 or _V7 is upgraded in place when it
  * is opened (one transaction); any other value is refused with
  * CALSTORE_EFORMAT. */
-#define CALSTORE_FORMAT_VERSION    7
+#define CALSTORE_FORMAT_VERSION    8
 
-/* The older formats upgraded in place.  Format 6: the 'L' / 'H' keys of
- * tredge.db lack the set's reach (CALSTORE_EDGE_KEY_V6 bytes).  Format 5:
- * that, and its 'G' keys lack the component byte (CALSTORE_LONG_KEY_V5
+/* The older formats upgraded in place.  Format 7: no runs in tr.db (its
+ * entries stay valid: records without CALSTORE_CALOBJ_RUNS are indexed one
+ * entry per span; the upgrade only writes the format, so that an older
+ * build refuses a store that may hold runs).  Format 6: the 'L' / 'H' keys
+ * of tredge.db lack the set's reach (CALSTORE_EDGE_KEY_V6 bytes).  Format
+ * 5: that, and its 'G' keys lack the component byte (CALSTORE_LONG_KEY_V5
  * bytes). */
 #define CALSTORE_FORMAT_UPGRADE_V5 5
 #define CALSTORE_FORMAT_UPGRADE_V6 6
+#define CALSTORE_FORMAT_UPGRADE_V7 7
 
 /* First byte of every node record. */
 #define CALSTORE_NODE_REC_VERSION  2
@@ -314,6 +320,32 @@ static APR_INLINE int calstore_long_class(apr_uint64_t dur)
  * the calendar lasts a week. */
 #define CALSTORE_SHORT_CLASSES 4
 
+/* Runs (format 8).  The short spans of a recurring object are grouped, in
+ * start order, into runs: a run takes a span and the following short spans
+ * of the object while the run's extent (its latest end minus its first
+ * start) stays within CALSTORE_RUN_MAX and it holds at most
+ * CALSTORE_RUN_SPANS spans.  A run of one span is an ordinary entry of its
+ * duration class; a run of two or more is ONE tr.db entry of class
+ * CALSTORE_RUN_CLASS keyed by its first start, whose value lists every
+ * span (be64 end of the run + comp byte, then be64 start + be64 end per
+ * span).  A weekly rule then writes one entry per 8 weeks instead of one
+ * per week, and a query reads back CALSTORE_RUN_MAX in that class.  Only
+ * records with CALSTORE_CALOBJ_RUNS are indexed so; older records keep one
+ * entry per span until they are rewritten. */
+#define CALSTORE_RUN_CLASS     CALSTORE_SHORT_CLASSES
+#define CALSTORE_TR_CLASSES    (CALSTORE_SHORT_CLASSES + 1)
+#define CALSTORE_RUN_MAX       ((apr_uint64_t)56 * 86400)
+#define CALSTORE_RUN_SPANS     16
+#define CALSTORE_RUN_VAL_MAX   (CALSTORE_SPAN_VAL + 16 * CALSTORE_RUN_SPANS)
+
+/* Whether 'size' is the size of a run's value (2 to CALSTORE_RUN_SPANS
+ * spans). */
+static APR_INLINE int calstore_run_val_ok(apr_size_t size)
+{
+    return size >= CALSTORE_SPAN_VAL + 32 && size <= CALSTORE_RUN_VAL_MAX
+           && (size - CALSTORE_SPAN_VAL) % 16 == 0;
+}
+
 /* Longest instance of short class k: 1 h, 4 h, 1 day, 7 days. */
 static APR_INLINE apr_uint64_t calstore_short_class_max(int k)
 {
@@ -323,6 +355,15 @@ static APR_INLINE apr_uint64_t calstore_short_class_max(int k)
 
     return max[k < 0 ? 0 : k >= CALSTORE_SHORT_CLASSES
                            ? CALSTORE_SHORT_CLASSES - 1 : k];
+}
+
+/* How far back from a query's start the entries of tr.db class k can
+ * begin and still reach it: the class maximum, or CALSTORE_RUN_MAX for
+ * the runs. */
+static APR_INLINE apr_uint64_t calstore_tr_class_reach(int k)
+{
+    return k == CALSTORE_RUN_CLASS ? CALSTORE_RUN_MAX
+                                   : calstore_short_class_max(k);
 }
 
 /* The short class of an instance of 'dur' seconds (dur <=
@@ -350,7 +391,9 @@ static APR_INLINE apr_uint64_t calstore_long_class_max(int k)
         1    1  flags: 0x01 before (unlisted instances end at or before
                 win_from), 0x02 after (unlisted instances start at or after
                 win_until), 0x04 exact (every span is a VEVENT instance
-                with its own times: CALSTORE_SPAN_EXACT on its entries)
+                with its own times: CALSTORE_SPAN_EXACT on its entries),
+                0x08 runs (its short spans are indexed as runs, format 8;
+                without it one tr entry per span)
         2    2  reserved, 0
         4    4  comp (calcore_comp_e of the object)
         8    8  win_from  (UTC seconds, two's complement)
@@ -373,6 +416,7 @@ static APR_INLINE apr_uint64_t calstore_long_class_max(int k)
 #define CALSTORE_CALOBJ_BEFORE       0x01
 #define CALSTORE_CALOBJ_AFTER        0x02
 #define CALSTORE_CALOBJ_EXACT        0x04
+#define CALSTORE_CALOBJ_RUNS         0x08
 
 /* In the component byte of a tr / 'G' entry's value (never in a key): the
  * span is exactly one VEVENT instance [start, end] of an object without

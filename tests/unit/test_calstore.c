@@ -2369,7 +2369,8 @@ static void test_calendars(void)
     is_int(n->flags, COMP_EVENT, "node flags carry the component");
     a_id = n->id;
     is_int(rev_of(st, "cal", pool), r0 + 1, "calendar bumped (ctag)");
-    ok(counts_are(st, 1, 1, 2, 0), "one record, one UID, two tr entries");
+    ok(counts_are(st, 1, 1, 1, 0), "one record, one UID, one tr entry (a "
+       "run of both instances)");
     is_str(record_of(st, a_id, pool), "REC:uid-a", "get_record");
     is_str(uid_name(st, cal_id, "uid-a", pool), "a.ics", "uid_lookup");
     ok(uid_name(st, cal_id, "uid-b", pool) == NULL, "uid_lookup of an "
@@ -2391,7 +2392,7 @@ static void test_calendars(void)
        "... b.ics not created");
     counts(st, c1);
     ok(memcmp(c0, c1, sizeof(c0)) == 0 && rev_of(st, "cal", pool) == r0
-       && counts_are(st, 1, 1, 2, 0), "... nothing written");
+       && counts_are(st, 1, 1, 1, 0), "... nothing written");
     is_int(put_cal(st, "cal/b.ics", cal_one(pool, "uid-a", COMP_EVENT, T0,
                                             T0 + 60), NULL, NULL, pool),
            CALSTORE_EUIDCONFLICT, "conflict with a NULL 'conflict'");
@@ -2406,7 +2407,8 @@ static void test_calendars(void)
            "replace a.ics with the same UID (no conflict with itself)");
     ok(created == 0 && n->id == a_id && n->revision == 2, "... same id, "
        "revision 2");
-    ok(counts_are(st, 1, 1, 3, 1), "three tr entries and an 'H' edge");
+    ok(counts_are(st, 1, 1, 1, 1), "one run of the three instances and an "
+       "'H' edge");
     /* Change its UID. */
     ci = cal_info(pool, "uid-a2", COMP_TODO, T0 - YEAR, T0 + YEAR, 0, 0, 1,
                   se);
@@ -2462,8 +2464,8 @@ static void test_calendars(void)
     is_int(put_cal(st, "cal/c.ics", ci, NULL, &n, pool), APR_SUCCESS,
            "put c.ics: a long, a zero-length and two same-start instances, "
            "before and after");
-    ok(counts_are(st, 3, 3, 4, 3), "two tr entries, a 'G', an 'L' and an "
-       "'H' edge");
+    ok(counts_are(st, 3, 3, 3, 3), "one run (the zero-length and the "
+       "merged instance), a 'G', an 'L' and an 'H' edge");
     is_str(range_names(st, cal_id, T0 + 12 * DAY, T0 + 12 * DAY + 1, 0,
                        pool), "c.ics", "the long instance is found");
     is_str(range_names(st, cal_id, T0 + 20 * DAY, T0 + 20 * DAY, 0, pool),
@@ -3013,7 +3015,22 @@ static void bobj_random(bobj_t *o, int i, int version, apr_pool_t *pool)
     o->after = rnd(10) == 0;                /* a rule without end */
     o->present = 1;
     k = (int)rnd(9);
-    for (j = 0; j < k; j++) {
+    if (rnd(3) == 0) {
+        /* A series, as a recurrence rule gives: its short instances are
+         * indexed in runs (CALSTORE_RUN_CLASS), its long ones each on its
+         * own. */
+        static const apr_int64_t steps[] = {
+            3 * HOUR, DAY, WEEK, 2 * WEEK, 30 * DAY
+        };
+        apr_int64_t s = T0 - 3 * YEAR + rnd(7 * YEAR);
+        apr_int64_t step = steps[rnd(5)];
+
+        k = 2 + (int)rnd(40);
+        for (j = 0; j < k; j++) {
+            bobj_push(o->truth, s + j * step, s + j * step + rnd_dur());
+        }
+    }
+    for (j = 0; j < k && o->truth->nelts < k; j++) {
         apr_int64_t s;
 
         switch (rnd(12)) {
@@ -6180,7 +6197,8 @@ static void test_upgrade(void)
     DB *meta, *tredge;
     int i, ups, good = 1;
 
-    diag("U. the in-place upgrade of format-5 and format-6 stores");
+    diag("U. the in-place upgrade of format-5 and format-6 stores (to "
+         "format %d)", CALSTORE_FORMAT_VERSION);
     apr_pool_create(&pool, gpool);
     apr_pool_create(&iter, pool);
     calstore_options_default(&opts);
@@ -6265,7 +6283,8 @@ static void test_upgrade(void)
     is_int(calstore_prepare(dir, &opts, pool), APR_SUCCESS,
            "prepare opens a format-6 store");
     is_int(log_upgrades - ups, 1, "... upgrading it, with a notice");
-    ok(strstr(log_upgrade_msg, "format 6 to 7") != NULL
+    ok(strstr(log_upgrade_msg, apr_psprintf(pool, "format 6 to %d",
+                                            CALSTORE_FORMAT_VERSION)) != NULL
        && strstr(log_upgrade_msg, "(26 window edges keyed by reach)")
           != NULL, "... naming the formats and the 26 edges: %s",
        log_upgrade_msg);
@@ -6275,7 +6294,8 @@ static void test_upgrade(void)
         return;
     }
     is_int(log_upgrades - ups, 1, "... upgrades nothing again");
-    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 7");
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION,
+           "format record of this build");
     ok(e_layout_is(st->tredge, 26, 0, 0)
        && g_layout_is(st->tredge, 27, 0, 0), "26 'L' / 'H' keys of 33 "
        "bytes, the 'G' keys untouched");
@@ -6336,7 +6356,8 @@ static void test_upgrade(void)
     if (st == NULL) {
         return;
     }
-    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 7");
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION,
+           "format record of this build");
     u_answers(st, a->id, b->id, after, pool);
     ok(u_same(before, after), "%d queries answer as before", U_NQUERIES);
     ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
@@ -6353,12 +6374,14 @@ static void test_upgrade(void)
            "the check refuses 'G' keys without the component byte");
     calstore_close(st);
 
-    /* The parent's prepare upgrades it; the opens after it find 7. */
+    /* The parent's prepare upgrades it; the opens after it find the new
+     * format. */
     ups = log_upgrades;
     is_int(calstore_prepare(dir, &opts, pool), APR_SUCCESS,
            "prepare opens a format-5 store");
     is_int(log_upgrades - ups, 1, "... upgrading it, with a notice");
-    ok(strstr(log_upgrade_msg, "format 5 to 7") != NULL
+    ok(strstr(log_upgrade_msg, apr_psprintf(pool, "format 5 to %d",
+                                            CALSTORE_FORMAT_VERSION)) != NULL
        && strstr(log_upgrade_msg, "(27 long instances keyed by component, "
                  "26 window edges keyed by reach)") != NULL,
        "... naming the formats and the 27 + 26 entries: %s",
@@ -6369,7 +6392,8 @@ static void test_upgrade(void)
         return;
     }
     is_int(log_upgrades - ups, 1, "... upgrades nothing again");
-    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 7");
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION,
+           "format record of this build");
     ok(g_layout_is(st->tredge, 27, 0, 0), "27 'G' keys of 27 bytes, each "
        "with its value's component byte");
     ok(e_layout_is(st->tredge, 26, 0, 0), "26 'L' / 'H' keys of 33 bytes, "
@@ -6445,13 +6469,15 @@ static void test_upgrade(void)
     if (st == NULL) {
         return;
     }
-    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 7");
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION,
+           "format record of this build");
     u_answers(st, a->id, b->id, after, pool);
     ok(u_same(before, after), "%d queries answer as before", U_NQUERIES);
     ok(calstore__check(st, pool) == APR_SUCCESS, "store is consistent");
 
     /* Several processes open a format-5 store at once: one upgrades, the
-     * others wait for it (the format record read with DB_RMW) and find 7. */
+     * others wait for it (the format record read with DB_RMW) and find the
+     * new format. */
     is_int(downgrade_to_5(st->env, st->meta, st->tredge), 27,
            "back to format 5 once more");
     calstore_close(st);
@@ -6487,7 +6513,8 @@ static void test_upgrade(void)
     if (st == NULL) {
         return;
     }
-    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION, "format record 7");
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION,
+           "format record of this build");
     ok(g_layout_is(st->tredge, 27, 0, 0), "27 'G' keys of 27 bytes");
     u_answers(st, a->id, b->id, after, pool);
     ok(u_same(before, after), "%d queries answer as before", U_NQUERIES);
@@ -6504,6 +6531,196 @@ static void test_upgrade(void)
     is_int(format_of(meta), 4, "still format 4");
     ok(g_layout_is(tredge, 27, 0, 0), "'G' keys untouched");
     raw_close(env, meta, tredge);
+    is_int(run_verify(dir), 0, "db5.3_verify passes");
+    apr_pool_destroy(pool);
+    rm_rf(dir);
+}
+
+/* ---- N3. runs of short spans (format 8) --------------------------------- */
+
+/* 'n' instances of 'dur' seconds every 'step' seconds from 's' into se[]. */
+static apr_int64_t *series(apr_pool_t *pool, apr_int64_t s, apr_int64_t step,
+                           apr_int64_t dur, int n)
+{
+    apr_int64_t *se = apr_palloc(pool, 2 * (apr_size_t)n * sizeof(*se));
+    int i;
+
+    for (i = 0; i < n; i++) {
+        se[2 * i] = s + i * step;
+        se[2 * i + 1] = s + i * step + dur;
+    }
+    return se;
+}
+
+/* The names found in [s, e] and, after '|', those proven from the index. */
+static const char *proven_names(calstore_t *st, calstore_id_t coll,
+                                apr_int64_t s, apr_int64_t e,
+                                apr_pool_t *pool)
+{
+    objs_t *o = objs_new(pool);
+    apr_array_header_t *p = apr_array_make(pool, 4, sizeof(char *));
+    apr_hash_index_t *hi;
+
+    if (calstore_query_range_proven(st, coll, s, e, 0, objs_cb,
+                                    objs_proven_cb, o, pool) != APR_SUCCESS
+        || o->dups) {
+        return "(error)";
+    }
+    for (hi = apr_hash_first(pool, o->proven); hi; hi = apr_hash_next(hi)) {
+        const void *k;
+
+        apr_hash_this(hi, &k, NULL, NULL);
+        APR_ARRAY_PUSH(p, const char *) = k;
+    }
+    qsort(p->elts, p->nelts, sizeof(char *), cmp_str);
+    return apr_pstrcat(pool, objs_joined(o, pool), "|",
+                       apr_array_pstrcat(pool, p, ','), NULL);
+}
+
+static void test_runs(void)
+{
+    apr_pool_t *pool;
+    char *dir = make_tmpdir("runs");
+    calstore_t *st;
+    calstore_node_t *cal, *n;
+    calstore_calinfo_t *ci;
+    DB_ENV *env;
+    DB *meta, *tredge;
+    apr_int64_t W0 = T0 + 10 * DAY, D0 = T0 + 200 * DAY, M0 = T0 + 400 * DAY;
+    int ups;
+
+    diag("N3. runs of short spans (format 8)");
+    apr_pool_create(&pool, gpool);
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL, "open");
+    if (st == NULL) {
+        return;
+    }
+    calstore_mkcol_ex(st, "cal", CALSTORE_COLL_CALENDAR, NULL, &cal, pool);
+
+    /* Written as a format-7 build does: one entry per instance. */
+    calstore__test_no_runs = 1;
+    ci = cal_info(pool, "old", COMP_EVENT, T0 - YEAR, T0 + 2 * YEAR, 0, 0,
+                  20, series(pool, W0, WEEK, HOUR, 20));
+    ci->exact = 1;
+    is_int(put_cal(st, "cal/old.ics", ci, NULL, NULL, pool), APR_SUCCESS,
+           "put old.ics (20 weekly instances) without runs");
+    calstore__test_no_runs = 0;
+    ok(counts_are(st, 1, 1, 20, 0), "... 20 tr entries");
+
+    /* Weekly: 8 instances per run (7 weeks + 1 h <= 56 days < 8 weeks +
+     * 1 h): 8 + 8 + 4.  Daily: 16 per run: 16 + 16 + 8.  Every 30 days:
+     * two per run, the last alone (an ordinary entry). */
+    ci = cal_info(pool, "new", COMP_EVENT, T0 - YEAR, T0 + 2 * YEAR, 0, 0,
+                  20, series(pool, W0, WEEK, HOUR, 20));
+    ci->exact = 1;
+    is_int(put_cal(st, "cal/new.ics", ci, NULL, &n, pool), APR_SUCCESS,
+           "put new.ics (the same 20 weekly instances)");
+    ok(counts_are(st, 2, 2, 23, 0), "... 3 runs");
+    ci = cal_info(pool, "daily", COMP_EVENT, T0 - YEAR, T0 + 2 * YEAR, 0, 0,
+                  40, series(pool, D0, DAY, 2 * HOUR, 40));
+    is_int(put_cal(st, "cal/daily.ics", ci, NULL, NULL, pool), APR_SUCCESS,
+           "put daily.ics (40 daily instances, not exact)");
+    ok(counts_are(st, 3, 3, 26, 0), "... 3 runs");
+    ci = cal_info(pool, "monthly", COMP_EVENT, T0 - YEAR, T0 + 2 * YEAR, 0,
+                  0, 5, series(pool, M0, 30 * DAY, HOUR, 5));
+    ci->exact = 1;
+    is_int(put_cal(st, "cal/monthly.ics", ci, NULL, NULL, pool),
+           APR_SUCCESS, "put monthly.ics (5 instances 30 days apart)");
+    ok(counts_are(st, 4, 4, 29, 0), "... 2 runs and an ordinary entry");
+    is_int(calstore__check(st, pool), APR_SUCCESS, "the check passes");
+
+    /* Queries: an instance in the middle or at either end of a run, a gap
+     * between two instances of one run, the edges of a span. */
+    is_str(proven_names(st, cal->id, W0 + 3 * WEEK, W0 + 3 * WEEK + 60,
+                        pool), "new.ics,old.ics|new.ics,old.ics",
+           "4th week: inside the first run, proven by both layouts");
+    is_str(proven_names(st, cal->id, W0 + 8 * WEEK - 60, W0 + 8 * WEEK,
+                        pool), "new.ics,old.ics|",
+           "[start - 60 s, start] of the 9th (first of the second run): "
+           "reported, not proven (an empty overlap in RFC 4791 terms)");
+    is_str(proven_names(st, cal->id, W0 + 8 * WEEK, W0 + 8 * WEEK + 1,
+                        pool), "new.ics,old.ics|new.ics,old.ics",
+           "its first second: proven");
+    is_str(range_names(st, cal->id, W0 + 7 * WEEK + HOUR + 1,
+                       W0 + 8 * WEEK - 1, 0, pool), "",
+           "the gap after the first run's last instance: nothing");
+    is_str(range_names(st, cal->id, W0 + 2 * WEEK + 2 * HOUR,
+                       W0 + 3 * WEEK - HOUR, 0, pool), "",
+           "a gap inside a run: nothing");
+    is_str(range_names(st, cal->id, W0 + 19 * WEEK + HOUR,
+                       W0 + 19 * WEEK + HOUR, 0, pool), "new.ics,old.ics",
+           "the last instance's end (closed ranges)");
+    is_str(range_names(st, cal->id, W0 + 19 * WEEK + HOUR + 1,
+                       W0 + 25 * WEEK, 0, pool), "",
+           "after the last instance: nothing");
+    is_str(proven_names(st, cal->id, D0 + 20 * DAY + HOUR,
+                        D0 + 20 * DAY + HOUR + 1, pool), "daily.ics|",
+           "daily: the 21st instance, in the second run (not exact: never "
+           "proven)");
+    is_str(range_names(st, cal->id, D0 + 5 * DAY + 3 * HOUR,
+                       D0 + 6 * DAY - 1, 0, pool), "",
+           "daily: between two instances of a run");
+    is_str(proven_names(st, cal->id, M0 + 60 * DAY, M0 + 60 * DAY + 1,
+                        pool), "monthly.ics|monthly.ics",
+           "monthly: the third instance (first of the second run)");
+    is_str(proven_names(st, cal->id, M0 + 120 * DAY, M0 + 120 * DAY + 1,
+                        pool), "monthly.ics|monthly.ics",
+           "monthly: the fifth instance (an ordinary entry)");
+    is_str(range_names(st, cal->id, M0 + 10 * DAY, M0 + 20 * DAY, 0, pool),
+           "", "monthly: between the two instances of its first run");
+
+    /* Rewriting the old record indexes it in runs; its 20 entries go. */
+    ci = cal_info(pool, "old", COMP_EVENT, T0 - YEAR, T0 + 2 * YEAR, 0, 0,
+                  20, series(pool, W0 + DAY, WEEK, HOUR, 20));
+    is_int(put_cal(st, "cal/old.ics", ci, NULL, NULL, pool), APR_SUCCESS,
+           "replace old.ics (a day later)");
+    ok(counts_are(st, 4, 4, 12, 0), "... its 20 entries replaced by 3 runs");
+    is_str(range_names(st, cal->id, W0 + 3 * WEEK + DAY,
+                       W0 + 3 * WEEK + DAY + 1, 0, pool), "old.ics",
+           "... found at its new times");
+    is_str(range_names(st, cal->id, W0 + 3 * WEEK, W0 + 3 * WEEK + 1, 0,
+                       pool), "new.ics", "... not at its old ones");
+    is_int(calstore_delete(st, "cal/new.ics", NULL, pool), APR_SUCCESS,
+           "delete new.ics");
+    ok(counts_are(st, 3, 3, 9, 0), "... its 3 runs are gone");
+    is_int(calstore__check(st, pool), APR_SUCCESS, "the check passes");
+
+    /* A format-7 store: records without runs.  Its next open upgrades the
+     * format record only; the old entries keep answering. */
+    calstore__test_no_runs = 1;
+    ci = cal_info(pool, "old2", COMP_EVENT, T0 - YEAR, T0 + 2 * YEAR, 0, 0,
+                  10, series(pool, W0 + 2 * DAY, WEEK, HOUR, 10));
+    is_int(put_cal(st, "cal/old2.ics", ci, NULL, NULL, pool), APR_SUCCESS,
+           "put old2.ics (10 weekly instances) without runs");
+    calstore__test_no_runs = 0;
+    ok(counts_are(st, 4, 4, 19, 0), "... 10 entries");
+    calstore_close(st);
+    ok(raw_open(dir, &env, &meta, &tredge) == 0, "open the files directly");
+    ok(set_format(meta, NULL, CALSTORE_FORMAT_UPGRADE_V7) == 0,
+       "write format 7");
+    raw_close(env, meta, tredge);
+    ups = log_upgrades;
+    st = open_store(dir, CALSTORE_DURABILITY_WRITE_NOSYNC, pool);
+    ok(st != NULL && log_upgrades == ups + 1, "the next open upgrades it");
+    if (st == NULL) {
+        return;
+    }
+    ok(strstr(log_upgrade_msg, apr_psprintf(pool, "format 7 to %d",
+                                            CALSTORE_FORMAT_VERSION)) != NULL,
+       "... with a notice: %s", log_upgrade_msg);
+    is_int(format_of(st->meta), CALSTORE_FORMAT_VERSION,
+           "format record of this build");
+    ok(counts_are(st, 4, 4, 19, 0), "... no entry rewritten");
+    is_int(calstore__check(st, pool), APR_SUCCESS, "the check passes");
+    is_str(range_names(st, cal->id, W0 + 2 * DAY + 9 * WEEK,
+                       W0 + 2 * DAY + 9 * WEEK + 1, 0, pool), "old2.ics",
+           "old2.ics found by its per-instance entries");
+    is_int(calstore_delete(st, "cal/old2.ics", NULL, pool), APR_SUCCESS,
+           "delete old2.ics");
+    ok(counts_are(st, 3, 3, 9, 0), "... its 10 entries are gone");
+    is_int(calstore__check(st, pool), APR_SUCCESS, "the check passes");
+    calstore_close(st);
     is_int(run_verify(dir), 0, "db5.3_verify passes");
     apr_pool_destroy(pool);
     rm_rf(dir);
@@ -6708,6 +6925,7 @@ rest:
     if (want('N')) {
         test_calendars();
         test_put_in();
+        test_runs();
     }
     if (want('O')) {
         test_cal_copy_move();
