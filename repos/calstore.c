@@ -936,9 +936,12 @@ static int tr_next(const calobj_t *co, calstore_id_t coll, calstore_id_t id,
         calstore_put_be64(it->val, (apr_uint64_t)end);
         for (j = *i; j <= last; j++) {
             if (!span_is_long(&sp[j])) {
-                calstore_put_be64(p, (apr_uint64_t)sp[j].start);
-                calstore_put_be64(p + 8, (apr_uint64_t)sp[j].end);
-                p += 16;
+                /* both fit: the run is at most CALSTORE_RUN_MAX long, a
+                 * short span at most CALSTORE_LONG_INSTANCE */
+                calstore_put_be32(p, (apr_uint32_t)(sp[j].start
+                                                    - first->start));
+                calstore_put_be32(p + 4, (apr_uint32_t)span_dur(&sp[j]));
+                p += CALSTORE_RUN_SPAN;
             }
         }
         it->vlen = (apr_size_t)(p - it->val);
@@ -3153,28 +3156,29 @@ static int entry_proves(const query_baton_t *b, apr_int64_t start,
     return calcore_instance_overlaps(&in, b->qs, b->qe);
 }
 
-/* Does one of the spans of the run with value 'v' ('size' bytes) reach
- * [qs, qe] (closed at both ends, as for any entry)?  If so, *proves tells
- * whether one of them proves by itself that the object overlaps [qs, qe)
- * (entry_proves()). */
-static int run_hit(const query_baton_t *b, const unsigned char *v,
-                   apr_size_t size, int *proves)
+/* Does one of the spans of the run starting at 'start' with value 'v'
+ * ('size' bytes) reach [qs, qe] (closed at both ends, as for any entry)?
+ * If so, *proves tells whether one of them proves by itself that the
+ * object overlaps [qs, qe) (entry_proves()). */
+static int run_hit(const query_baton_t *b, apr_int64_t start,
+                   const unsigned char *v, apr_size_t size, int *proves)
 {
     const unsigned char *p = v + CALSTORE_SPAN_VAL, *end = v + size;
     int hit = 0;
 
     *proves = 0;
-    for (; p < end; p += 16) {
-        apr_int64_t s = (apr_int64_t)calstore_get_be64(p);
+    for (; p < end; p += CALSTORE_RUN_SPAN) {
+        apr_int64_t s = start + (apr_int64_t)calstore_get_be32(p);
+        apr_int64_t e = s + (apr_int64_t)calstore_get_be32(p + 4);
 
         if (s > b->qe) {
             break;              /* the spans are in start order */
         }
-        if ((apr_int64_t)calstore_get_be64(p + 8) >= b->qs) {
+        if (e >= b->qs) {
             unsigned char one[CALSTORE_SPAN_VAL];
 
             hit = 1;
-            memcpy(one, p + 8, 8);
+            calstore_put_be64(one, (apr_uint64_t)e);
             one[8] = v[8];
             if (entry_proves(b, s, one)) {
                 *proves = 1;
@@ -3349,7 +3353,8 @@ static apr_status_t query_scan(calstore_t *st, DB_TXN *txn,
         obj = calstore_get_be64(kd + keylen - 8);
         proves = 0;
         if (jumplen == 0 && entry_wanted(b, filter, val.data)
-            && (!run || run_hit(b, val.data, val.size, &proves))
+            && (!run || run_hit(b, calstore_get_ord64(kd + 9), val.data,
+                                val.size, &proves))
             && !idset_has(&b->seen, obj) && idset_add(local, obj, scratch)) {
             APR_ARRAY_PUSH(b->ids, calstore_id_t) = obj;
             /* the span's start precedes the object id in the key */

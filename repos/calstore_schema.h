@@ -25,7 +25,8 @@
  *   tr.db      be64(calendar id) + class + ord64(start) + be64(object id)
  *                                          -> be64(end) + comp byte
  *              (class CALSTORE_RUN_CLASS, format 8: a run of spans of one
- *              object -> be64(end) + comp byte + its spans)
+ *              object -> be64(end) + comp byte + be32 start offset and
+ *              be32 duration of each span)
  *   tredge.db  be64(calendar id) + 'G' + comp byte + class + ord64(start)
  *                + be64(obj)               -> be64(end) + comp byte
  *              be64(calendar id) + 'H' + ord64(win_until) + ord64(last)
@@ -327,8 +328,10 @@ static APR_INLINE int calstore_long_class(apr_uint64_t dur)
  * CALSTORE_RUN_SPANS spans.  A run of one span is an ordinary entry of its
  * duration class; a run of two or more is ONE tr.db entry of class
  * CALSTORE_RUN_CLASS keyed by its first start, whose value lists every
- * span (be64 end of the run + comp byte, then be64 start + be64 end per
- * span).  A weekly rule then writes one entry per 8 weeks instead of one
+ * span (be64 end of the run + comp byte, then per span be32 of its start
+ * minus the run's first start + be32 of its duration: both fit, a run is
+ * at most CALSTORE_RUN_MAX long and a short span at most
+ * CALSTORE_LONG_INSTANCE).  A weekly rule then writes one entry per 8 weeks instead of one
  * per week, and a query reads back CALSTORE_RUN_MAX in that class.  Only
  * records with CALSTORE_CALOBJ_RUNS are indexed so; older records keep one
  * entry per span until they are rewritten. */
@@ -336,14 +339,17 @@ static APR_INLINE int calstore_long_class(apr_uint64_t dur)
 #define CALSTORE_TR_CLASSES    (CALSTORE_SHORT_CLASSES + 1)
 #define CALSTORE_RUN_MAX       ((apr_uint64_t)56 * 86400)
 #define CALSTORE_RUN_SPANS     16
-#define CALSTORE_RUN_VAL_MAX   (CALSTORE_SPAN_VAL + 16 * CALSTORE_RUN_SPANS)
+#define CALSTORE_RUN_SPAN      8     /* be32 start offset, be32 duration    */
+#define CALSTORE_RUN_VAL_MAX   (CALSTORE_SPAN_VAL \
+                                + CALSTORE_RUN_SPAN * CALSTORE_RUN_SPANS)
 
 /* Whether 'size' is the size of a run's value (2 to CALSTORE_RUN_SPANS
  * spans). */
 static APR_INLINE int calstore_run_val_ok(apr_size_t size)
 {
-    return size >= CALSTORE_SPAN_VAL + 32 && size <= CALSTORE_RUN_VAL_MAX
-           && (size - CALSTORE_SPAN_VAL) % 16 == 0;
+    return size >= CALSTORE_SPAN_VAL + 2 * CALSTORE_RUN_SPAN
+           && size <= CALSTORE_RUN_VAL_MAX
+           && (size - CALSTORE_SPAN_VAL) % CALSTORE_RUN_SPAN == 0;
 }
 
 /* Longest instance of short class k: 1 h, 4 h, 1 day, 7 days. */
