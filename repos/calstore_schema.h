@@ -54,8 +54,8 @@
 #include <apr_time.h>
 
 /* Version of the store as a whole, kept in meta.db under "format".  A store
- * of format CALSTORE_FORMAT_UPGRADE_V5, _V6 or _V7 is upgraded in place when it
- * is opened (one transaction); any other value is refused with
+ * of format CALSTORE_FORMAT_UPGRADE_V5, _V6 or _V7 is upgraded in place when
+ * it is opened (one transaction); any other value is refused with
  * CALSTORE_EFORMAT. */
 #define CALSTORE_FORMAT_VERSION    8
 
@@ -321,20 +321,20 @@ static APR_INLINE int calstore_long_class(apr_uint64_t dur)
  * the calendar lasts a week. */
 #define CALSTORE_SHORT_CLASSES 4
 
-/* Runs (format 8).  The short spans of a recurring object are grouped, in
- * start order, into runs: a run takes a span and the following short spans
- * of the object while the run's extent (its latest end minus its first
- * start) stays within CALSTORE_RUN_MAX and it holds at most
- * CALSTORE_RUN_SPANS spans.  A run of one span is an ordinary entry of its
- * duration class; a run of two or more is ONE tr.db entry of class
+/* Runs (format 8).  The short spans of an object (a recurring one has
+ * many) are grouped, in start order, into runs: a run takes a span and the
+ * following short spans of the object while the run's extent (its latest
+ * end minus its first start) stays within CALSTORE_RUN_MAX and it holds at
+ * most CALSTORE_RUN_SPANS spans.  A run of one span is an ordinary entry of
+ * its duration class; a run of two or more is ONE tr.db entry of class
  * CALSTORE_RUN_CLASS keyed by its first start, whose value lists every
  * span (be64 end of the run + comp byte, then per span be32 of its start
  * minus the run's first start + be32 of its duration: both fit, a run is
  * at most CALSTORE_RUN_MAX long and a short span at most
- * CALSTORE_LONG_INSTANCE).  A weekly rule then writes one entry per 8 weeks instead of one
- * per week, and a query reads back CALSTORE_RUN_MAX in that class.  Only
- * records with CALSTORE_CALOBJ_RUNS are indexed so; older records keep one
- * entry per span until they are rewritten. */
+ * CALSTORE_LONG_INSTANCE).  A weekly rule then writes one entry per 8
+ * weeks instead of one per week, and a query reads back CALSTORE_RUN_MAX
+ * in that class.  Only records with CALSTORE_CALOBJ_RUNS are indexed so;
+ * older records keep one entry per span until they are rewritten. */
 #define CALSTORE_RUN_CLASS     CALSTORE_SHORT_CLASSES
 #define CALSTORE_TR_CLASSES    (CALSTORE_SHORT_CLASSES + 1)
 #define CALSTORE_RUN_MAX       ((apr_uint64_t)56 * 86400)
