@@ -515,7 +515,7 @@ dav_error *caldav_feed_deliver(const dav_resource *res, ap_filter_t *output)
         /* headers are out: all we can do is cut the feed short */
         char buf[256];
 
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, caldav_log_status(rv), r,
                       "feed of %s cut short: %s", res->uri,
                       calstore_strerror(rv, buf, sizeof(buf)));
         return dav_new_error(r->pool, AP_FILTER_ERROR, 0, rv,

@@ -241,7 +241,7 @@ void caldav_provision(request_rec *r, calstore_t *st)
         if (rv != APR_SUCCESS) {
             char buf[256];
 
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, caldav_log_status(rv), r,
                           "could not provision user %s: %s", user,
                           calstore_strerror(rv, buf, sizeof(buf)));
             return;

@@ -159,7 +159,7 @@ static void caldav_db_close(dav_db *db)
     caldav_lookup_forget(r);
     if (rv != APR_SUCCESS) {
         /* mod_dav gives close() no way to fail the request. */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, caldav_log_status(rv), r,
                       "PROPPATCH of %s could not be committed, nothing was "
                       "changed: %s", db->resource->uri,
                       calstore_strerror(rv, buf, sizeof(buf)));

@@ -703,7 +703,7 @@ static int caldav_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if ((rv = calstore_prepare(dir, &opts, ptemp)) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+            ap_log_error(APLOG_MARK, APLOG_CRIT, caldav_log_status(rv), s,
                          "CalDAVStore %s: cannot open or recover the store: "
                          "%s", dir, calstore_strerror(rv, buf, sizeof(buf)));
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -802,7 +802,8 @@ static void *APR_THREAD_FUNC caldav_maint_main(apr_thread_t *t, void *data)
                 if (rv != APR_SUCCESS) {
                     char buf[256];
 
-                    ap_log_error(APLOG_MARK, APLOG_WARNING, rv, m->s,
+                    ap_log_error(APLOG_MARK, APLOG_WARNING,
+                                 caldav_log_status(rv), m->s,
                                  "CalDAVStore %s: pruning the sync logs "
                                  "failed: %s", calstore_dir(st),
                                  calstore_strerror(rv, buf, sizeof(buf)));
@@ -895,7 +896,7 @@ static void caldav_child_init(apr_pool_t *pchild, server_rec *s)
 
         rv = calstore_open(&st, dir, &opts, pchild);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+            ap_log_error(APLOG_MARK, APLOG_ERR, caldav_log_status(rv), s,
                          "CalDAVStore %s: cannot open the store in this "
                          "child: %s; its requests will get 503",
                          dir, calstore_strerror(rv, buf, sizeof(buf)));

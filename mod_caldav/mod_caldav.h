@@ -126,6 +126,16 @@ const caldav_server_conf *caldav_server_config(const server_rec *s);
 
 extern const dav_hooks_repository caldav_hooks_repository;
 
+/* The status to give ap_log_error()/ap_log_rerror() along with a message
+ * that carries calstore_strerror(rv): 0 for the store's and core's own
+ * codes (APR would append "APR does not understand this error code"), rv
+ * for a system or APR status (its text is worth having). */
+static APR_INLINE apr_status_t caldav_log_status(apr_status_t rv)
+{
+    return rv >= APR_OS_START_USERERR && rv < APR_OS_START_USERERR + 50000
+           ? 0 : rv;
+}
+
 /* Convert a store status into a dav_error with the right HTTP status and a
  * readable description: 404, 405, 409, 412, 503 (with Retry-After), 400 or
  * 500.  'what' says what was being done ("Could not store the resource").

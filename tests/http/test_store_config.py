@@ -50,3 +50,43 @@ def test_cache_size_change_takes_effect_at_restart(servers, request):
         devserver.stop(srv)
         devserver.start(srv)
         assert cache_mb(srv.store) == 30
+
+
+def test_store_of_unknown_format_is_refused_and_kept(servers, request):
+    """A store whose format this build neither reads nor upgrades: httpd does
+    not start, the error log says which format and what this build reads (no
+    "APR does not understand this error code"), and nothing is changed: with
+    its format record back, the store opens with its data."""
+    with servers.own("format", request) as srv:
+        dav = Dav(srv.base_url, auth=("alice", "alice"))
+        uid = uuid.uuid4().hex
+        body = (EVENT % uid).encode()
+        path = "calendars/alice/calendar/%s.ics" % uid
+        assert dav.put(path, body, content_type="text/calendar").status_code == 201
+        dav.session.close()
+        devserver.stop(srv)
+
+        def set_format(old, new):
+            dump = subprocess.run(["db5.3_dump", "-p", "-h", str(srv.store), "meta.db"],
+                                  capture_output=True, text=True, check=True).stdout
+            rec = " format\n %s\n"
+            assert rec % old in dump, dump
+            subprocess.run(["db5.3_load", "-h", str(srv.store), "meta.db"],
+                           input=dump.replace(rec % old, rec % new), text=True, check=True)
+
+        set_format("\\00\\00\\00\\08", "\\00\\00\\00c")             # 8 -> 99
+        with pytest.raises(devserver.ServerError):
+            devserver.start(srv)
+        log = srv.error_log.read_text(errors="replace")
+        assert ("unknown store format 99 (this build reads format 8 and upgrades "
+                "formats 5 to 7)") in log
+        assert "cannot open or recover the store: store was written in an unknown " \
+               "format version" in log
+        assert "does not understand" not in log
+
+        set_format("\\00\\00\\00c", "\\00\\00\\00\\08")
+        devserver.start(srv)
+        dav = Dav(srv.base_url, auth=("alice", "alice"))
+        r = dav.get(path)
+        assert r.status_code == 200 and r.content == body
+        dav.session.close()
