@@ -65,8 +65,8 @@ static void caldav_log_cb(void *baton, calcore_log_level_e level,
     case CALCORE_LOG_INFO:   ap_level = APLOG_INFO;   break;
     default:                 ap_level = APLOG_DEBUG;  break;
     }
-    if (rv >= APR_OS_START_USERERR && rv < APR_OS_START_USERERR + 50000) {
-        /* our own codes: APR would print "does not understand" */
+    if (caldav_own_status(rv)) {
+        /* APR would print "does not understand" */
         ap_log_error(APLOG_MARK, ap_level, 0, s, "%s (%s)", msg,
                      calstore_strerror(rv, buf, sizeof(buf)));
         return;

@@ -126,14 +126,20 @@ const caldav_server_conf *caldav_server_config(const server_rec *s);
 
 extern const dav_hooks_repository caldav_hooks_repository;
 
+/* Whether 'rv' is one of the store's or core's own codes (in APR's user
+ * error space), which APR's strerror does not know. */
+static APR_INLINE int caldav_own_status(apr_status_t rv)
+{
+    return rv >= APR_OS_START_USERERR && rv < APR_OS_START_USERERR + 50000;
+}
+
 /* The status to give ap_log_error()/ap_log_rerror() along with a message
- * that carries calstore_strerror(rv): 0 for the store's and core's own
- * codes (APR would append "APR does not understand this error code"), rv
- * for a system or APR status (its text is worth having). */
+ * that carries calstore_strerror(rv): 0 for our own codes (APR would append
+ * "APR does not understand this error code"), rv for a system or APR
+ * status (its text is worth having). */
 static APR_INLINE apr_status_t caldav_log_status(apr_status_t rv)
 {
-    return rv >= APR_OS_START_USERERR && rv < APR_OS_START_USERERR + 50000
-           ? 0 : rv;
+    return caldav_own_status(rv) ? 0 : rv;
 }
 
 /* Convert a store status into a dav_error with the right HTTP status and a

@@ -3137,34 +3137,40 @@ static int entry_wanted(const query_baton_t *b, int filter,
     return b->comp_mask == 0 || (comp & b->comp_mask) != 0;
 }
 
-/* Does the tr / 'G' entry of a span starting at 'start' with value 'v'
- * prove by itself that its object overlaps [qs, qe) (RFC 4791 9.9)?  Only
- * an exact VEVENT span can (CALSTORE_SPAN_EXACT): core's rule for a VEVENT
- * instance, INTERVAL with a duration, POINT without. */
-static int entry_proves(const query_baton_t *b, apr_int64_t start,
-                        const unsigned char *v)
+/* Does the exact VEVENT span [start, end] prove by itself that its object
+ * overlaps [qs, qe) (RFC 4791 9.9)?  Core's rule for a VEVENT instance,
+ * INTERVAL with a duration, POINT without. */
+static int span_proves(const query_baton_t *b, apr_int64_t start,
+                       apr_int64_t end)
 {
     calcore_instance_t in;
 
-    if (!(v[8] & CALSTORE_SPAN_EXACT)) {
-        return 0;
-    }
     memset(&in, 0, sizeof(in));
     in.start = start;
-    in.end = (apr_int64_t)calstore_get_be64(v);
-    in.rule = in.end > in.start ? CALCORE_TR_INTERVAL : CALCORE_TR_POINT;
+    in.end = end;
+    in.rule = end > start ? CALCORE_TR_INTERVAL : CALCORE_TR_POINT;
     return calcore_instance_overlaps(&in, b->qs, b->qe);
+}
+
+/* Does the tr / 'G' entry of a span starting at 'start' with value 'v'
+ * prove so?  Only an exact VEVENT span can (CALSTORE_SPAN_EXACT). */
+static int entry_proves(const query_baton_t *b, apr_int64_t start,
+                        const unsigned char *v)
+{
+    return (v[8] & CALSTORE_SPAN_EXACT)
+           && span_proves(b, start, (apr_int64_t)calstore_get_be64(v));
 }
 
 /* Does one of the spans of the run starting at 'start' with value 'v'
  * ('size' bytes) reach [qs, qe] (closed at both ends, as for any entry)?
- * If so, *proves tells whether one of them proves by itself that the
- * object overlaps [qs, qe) (entry_proves()). */
+ * If so and the query wants proofs (b->prove), *proves tells whether one of
+ * them proves by itself that the object overlaps [qs, qe) (span_proves(),
+ * for an exact run). */
 static int run_hit(const query_baton_t *b, apr_int64_t start,
                    const unsigned char *v, apr_size_t size, int *proves)
 {
     const unsigned char *p = v + CALSTORE_SPAN_VAL, *end = v + size;
-    int hit = 0;
+    int exact = b->prove && (v[8] & CALSTORE_SPAN_EXACT), hit = 0;
 
     *proves = 0;
     for (; p < end; p += CALSTORE_RUN_SPAN) {
@@ -3175,14 +3181,9 @@ static int run_hit(const query_baton_t *b, apr_int64_t start,
             break;              /* the spans are in start order */
         }
         if (e >= b->qs) {
-            unsigned char one[CALSTORE_SPAN_VAL];
-
             hit = 1;
-            calstore_put_be64(one, (apr_uint64_t)e);
-            one[8] = v[8];
-            if (entry_proves(b, s, one)) {
-                *proves = 1;
-                break;
+            if (!exact || (*proves = span_proves(b, s, e))) {
+                break;          /* nothing more to learn from this run */
             }
         }
     }

@@ -103,7 +103,7 @@ void calstore_options_default(calstore_options_t *opts);
 
 /* Run normal recovery on the store in 'dir' if any process that used it died
  * (DB_REGISTER|DB_RECOVER), create it if missing and opts->create, upgrade a
- * store of format 5 or 6 in place (as calstore_open does), then close it
+ * store of format 5, 6 or 7 in place (as calstore_open does), then close it
  * again.  If the environment's cache is not the size opts->cache_bytes asks
  * for (its region files keep the size they were created with), its regions
  * are removed and created anew, unless another process has it open (then a
@@ -124,7 +124,7 @@ apr_uint64_t calstore_cache_bytes(calstore_t *st);
 /* Open the store in 'dir' for this process.  All handles are allocated from
  * a sub-pool of 'pool' and closed when 'pool' is cleared or destroyed.
  * Opening runs recovery when a registered process died.  A store of format
- * 5 or 6 is upgraded to the current format in one transaction (one of
+ * 5, 6 or 7 is upgraded to the current format in one transaction (one of
  * several processes opening it at once does it, the others wait and find it
  * done; a failure leaves it as it was); any other format version is
  * CALSTORE_EFORMAT (docs/storage-format.md, meta.db).  Safe to call in any
@@ -462,8 +462,9 @@ apr_status_t calstore_put_ex(calstore_t *st, const char *path,
  * transaction reads the parent by its key instead of resolving every
  * collection of the path again (and write-locks and re-reads it before the
  * commit, as every put does); if the parent is gone or was replaced
- * meanwhile, the put is run once more resolving 'path' from the root.  'parent' NULL, or not the
- * collection the path names as parent, is calstore_put_ex(). */
+ * meanwhile, the put is run once more resolving 'path' from the root.
+ * 'parent' NULL, or not the collection the path names as parent, is
+ * calstore_put_ex(). */
 apr_status_t calstore_put_in(calstore_t *st, const calstore_node_t *parent,
                              const char *path, const char *content_type,
                              const char *data, apr_size_t len,
