@@ -25,26 +25,38 @@ def cache_mb(store):
     return int(m.group(1))
 
 
+def put_event(srv):
+    """PUT a new event into alice's default calendar; (path, body)."""
+    dav = Dav(srv.base_url, auth=("alice", "alice"))
+    uid = uuid.uuid4().hex
+    body = (EVENT % uid).encode()
+    path = "calendars/alice/calendar/%s.ics" % uid
+    assert dav.put(path, body, content_type="text/calendar").status_code == 201
+    dav.session.close()
+    return path, body
+
+
+def served(srv, path):
+    """The body GET returns for 'path' (asserting a 200)."""
+    dav = Dav(srv.base_url, auth=("alice", "alice"))
+    r = dav.get(path)
+    dav.session.close()
+    assert r.status_code == 200
+    return r.content
+
+
 def test_cache_size_change_takes_effect_at_restart(servers, request):
     """The region files keep the cache size they were created with; httpd's
     parent recreates them when CalDAVCacheSize changed, and the data stays."""
     with servers.own("cache", request, extra="CalDAVCacheSize 8M\n") as srv:
-        dav = Dav(srv.base_url, auth=("alice", "alice"))
-        uid = uuid.uuid4().hex
-        body = (EVENT % uid).encode()
-        path = "calendars/alice/calendar/%s.ics" % uid
-        assert dav.put(path, body, content_type="text/calendar").status_code == 201
-        dav.session.close()
+        path, body = put_event(srv)
         assert cache_mb(srv.store) == 10            # 8 MB + Berkeley DB's 25%
 
         devserver.stop(srv)
         srv.extra = "CalDAVCacheSize 24M\n"
         devserver.start(srv)
         assert cache_mb(srv.store) == 30
-        dav = Dav(srv.base_url, auth=("alice", "alice"))
-        r = dav.get(path)
-        assert r.status_code == 200 and r.content == body
-        dav.session.close()
+        assert served(srv, path) == body
 
         # the same size again: the regions are kept (same size, no notice)
         devserver.stop(srv)
@@ -58,12 +70,7 @@ def test_store_of_unknown_format_is_refused_and_kept(servers, request):
     "APR does not understand this error code"), and nothing is changed: with
     its format record back, the store opens with its data."""
     with servers.own("format", request) as srv:
-        dav = Dav(srv.base_url, auth=("alice", "alice"))
-        uid = uuid.uuid4().hex
-        body = (EVENT % uid).encode()
-        path = "calendars/alice/calendar/%s.ics" % uid
-        assert dav.put(path, body, content_type="text/calendar").status_code == 201
-        dav.session.close()
+        path, body = put_event(srv)
         devserver.stop(srv)
 
         def set_format(old, new):
@@ -86,7 +93,4 @@ def test_store_of_unknown_format_is_refused_and_kept(servers, request):
 
         set_format("\\00\\00\\00c", "\\00\\00\\00\\08")
         devserver.start(srv)
-        dav = Dav(srv.base_url, auth=("alice", "alice"))
-        r = dav.get(path)
-        assert r.status_code == 200 and r.content == body
-        dav.session.close()
+        assert served(srv, path) == body
