@@ -27,6 +27,13 @@ one-off events at every size (recurring rules keep their own lengths, so
 those started long before the week still reach into it at the larger sizes).
 Because the span depends on N, a smaller set is NOT a prefix of a larger one:
 each size is generated into its own directory (FORMAT_VERSION "v2").
+
+generate_filler() writes the objects that make a small set (1k) into a large
+calendar (100k) whose week REF .. REF + 7 days holds exactly the small set's
+instances: the same mix and density, but dated outside REF +- FILL_CLEAR
+days, and bounded where they recur before REF (FILL_VERSION "f1").  The
+benchmark uses them to measure what the size of a calendar alone costs a
+query.
 """
 
 import argparse
@@ -39,6 +46,9 @@ REF = dt.datetime(2026, 6, 1, 0, 0, 0)          # UTC, a Monday
 SPAN_DAYS_100K = 5 * 365                         # +- 5 years around REF at 100k objects
 MIN_SPAN_DAYS = 3                                # floor for tiny calendars
 FORMAT_VERSION = "v2"                            # v1: +- 5 years at every size
+FILL_VERSION = "f1"                              # generate_filler's objects
+FILL_CLEAR = 19                                  # filler days avoid REF +- this many days
+FILL_END_DAYS = 7                                # filler series before REF end by then
 
 
 def span_days(count):
@@ -132,15 +142,26 @@ def fmt_date(t):
 
 
 class Obj:
-    def __init__(self, i, seed, span):
+    def __init__(self, i, seed, span, fill=False):
         self.i = i
         self.span = span                             # dates in REF +- span days
-        self.rng = random.Random("%s:%d" % (seed, i))
-        self.uid = "bench-%06d-%08x@example.org" % (i, self.rng.getrandbits(32))
+        self.fill = fill                             # a filler object (FILL_VERSION)
+        self.rng = random.Random(("%s:fill:%d" if fill else "%s:%d") % (seed, i))
+        self.uid = ("bench-fill-%06d-%08x@example.org" if fill else
+                    "bench-%06d-%08x@example.org") % (i, self.rng.getrandbits(32))
         self.lines = []
         self.tz_needed = set()
         self.comp = "VEVENT"
         self.recurring = False
+
+    def day(self, rng):
+        """The day (offset from REF) an object's dates count from.  A filler
+        object's day lies outside REF - FILL_CLEAR .. REF + FILL_CLEAR - 1."""
+        if not self.fill:
+            return rng.randrange(-self.span, self.span)
+        side = self.span - FILL_CLEAR
+        k = rng.randrange(2 * side)
+        return -self.span + k if k < side else FILL_CLEAR + (k - side)
 
 
 def dtprop(name, t, mode, tzid):
@@ -228,7 +249,7 @@ def make_event(o, rng, recurring):
         mode, tzid, with_vtz = "tz", "Europe/Berlin", True
     if with_vtz:
         o.tz_needed.add(tzid)
-    day = REF + dt.timedelta(days=rng.randrange(-o.span, o.span))
+    day = REF + dt.timedelta(days=o.day(rng))
     if mode == "date":
         start = day.replace(hour=0, minute=0)
         end = start + dt.timedelta(days=rng.choice([1, 1, 1, 2, 3]))
@@ -260,14 +281,26 @@ def make_event(o, rng, recurring):
         term = rng.random()
         if freq == "DAILY" and term < 0.9:          # endless daily rules are rare
             term = 0.0 if rng.random() < 0.5 else 0.5
+        # A filler series that starts before REF ends before the query week:
+        # bounded, with its last instance (moved by an override at most a
+        # day, lasting at most a day) FILL_END_DAYS before REF.
+        bound = REF - dt.timedelta(days=FILL_END_DAYS) if o.fill and start < REF else None
+        if bound is not None and term >= 0.8:
+            term = 0.6
+
+        def fit(n):
+            while bound is not None and n > 1 and \
+                    step(start, (n - 1) * interval) + dur + dt.timedelta(days=2) >= bound:
+                n -= 1
+            return n
         if term < 0.4:
-            count = {"WEEKLY": rng.randint(4, 60), "DAILY": rng.randint(3, 30),
-                     "MONTHLY": rng.randint(3, 36)}[freq]
+            count = fit({"WEEKLY": rng.randint(4, 60), "DAILY": rng.randint(3, 30),
+                         "MONTHLY": rng.randint(3, 36)}[freq])
             rule += ";COUNT=%d" % count
             n_inst = count
         elif term < 0.8:
-            n_inst = {"WEEKLY": rng.randint(4, 100), "DAILY": rng.randint(3, 60),
-                      "MONTHLY": rng.randint(3, 48)}[freq]
+            n_inst = fit({"WEEKLY": rng.randint(4, 100), "DAILY": rng.randint(3, 60),
+                          "MONTHLY": rng.randint(3, 48)}[freq])
             last = step(start, (n_inst - 1) * interval)
             if mode == "date":
                 rule += ";UNTIL=" + fmt_date(last)
@@ -321,7 +354,7 @@ def make_todo(o, rng):
         mode = "utc"
     if with_vtz:
         o.tz_needed.add(tzid)
-    day = REF + dt.timedelta(days=rng.randrange(-o.span, o.span))
+    day = REF + dt.timedelta(days=o.day(rng))
     start = day.replace(hour=9) if mode != "date" else day
     due = start + dt.timedelta(days=rng.randint(1, 30))
     stamp = REF - dt.timedelta(days=rng.randrange(0, 400))
@@ -350,9 +383,10 @@ def make_todo(o, rng):
     L.append("END:VTODO")
 
 
-def make_object(i, seed, count):
-    """Object i of a calendar of `count` objects (the count sets the date span)."""
-    o = Obj(i, seed, span_days(count))
+def make_object(i, seed, count, fill=False):
+    """Object i of a calendar of `count` objects (the count sets the date span);
+    with fill, filler object i (see generate_filler)."""
+    o = Obj(i, seed, span_days(count), fill)
     rng = o.rng
     r = rng.random()
     if r < 0.10:
@@ -384,6 +418,39 @@ def generate(out, count, seed, quiet=False):
             f.write(body)
         manifest.append("%s %s %d %d %s\n" % (name, o.comp, int(o.recurring), len(body), o.uid))
         total += len(body)
+        if not quiet and i and i % 10000 == 0:
+            sys.stderr.write("  gen: %d/%d\n" % (i, count))
+    with open(os.path.join(out, "MANIFEST"), "w") as f:
+        f.writelines(manifest)
+    with open(done, "w") as f:
+        f.write(tag + "\n")
+    return True
+
+
+def generate_filler(out, base, total, seed, quiet=False):
+    """Writes DIR/fill-NNNNNN.ics: the total - base objects that turn the
+    calendar of `base` objects (generate(base)) into one of `total` objects
+    whose week REF .. REF + 7 days holds exactly the same instances.  Same
+    mix and density as generate(total); their days avoid REF +- FILL_CLEAR,
+    and those before REF that recur end FILL_END_DAYS before it, so none of
+    them reaches the week (a VEVENT query there matches only the base set's
+    objects; undated to-dos match any range, but not a VEVENT filter)."""
+    count = total - base
+    if span_days(base) > FILL_CLEAR:
+        raise ValueError("base set of %d spans more than REF +- %d days" % (base, FILL_CLEAR))
+    tag = "%s %s seed=%s count=%d span=%d clear=%d" % (FORMAT_VERSION, FILL_VERSION, seed, count,
+                                                      span_days(total), FILL_CLEAR)
+    done = os.path.join(out, "DONE")
+    if os.path.exists(done) and open(done).read().strip() == tag:
+        return False
+    os.makedirs(out, exist_ok=True)
+    manifest = []
+    for i in range(count):
+        o, body = make_object(i, seed, total, fill=True)
+        name = "fill-%06d.ics" % i
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(body)
+        manifest.append("%s %s %d %d %s\n" % (name, o.comp, int(o.recurring), len(body), o.uid))
         if not quiet and i and i % 10000 == 0:
             sys.stderr.write("  gen: %d/%d\n" % (i, count))
     with open(os.path.join(out, "MANIFEST"), "w") as f:

@@ -77,6 +77,10 @@ OPS = [
     ("query_empty", "calendar-query 1 week in 2015 (no matches)", ("caldav", "radicale"), (1,)),
     ("multiget", "calendar-multiget 50 hrefs (calendar-data)", ("caldav", "radicale"), (1, 16)),
     ("freebusy", "free-busy-query 1 month", ("caldav",), (1, 16)),
+    # bench_fill(): the smallest calendar plus filler objects outside the week
+    ("query_fill", "calendar-query 1 week, getetag, same matches (smallest set + fillers)", (), (1, 16)),
+    ("query_data_fill", "calendar-query 1 week, calendar-data, same matches (smallest set + fillers)",
+     (), (1, 16)),
     ("put", "PUT new object", ("fs", "caldav", "radicale"), (1, 8)),
     ("put_round", "PUT new object, one round", ("fs", "caldav"), (1, 8)),
 ]
@@ -439,6 +443,7 @@ class Runner:
         self.a = args
         self.results = []
         self.notes = []
+        self.fill_check = None           # bench_fill: (same objects?, n, n of the base set)
         self.loads = []
         self.work = Path(args.work)
 
@@ -629,6 +634,73 @@ class Runner:
                          {"BENCH_OP": "get", "BENCH_PATHS": str(pf), "BENCH_SEED": "5"}, pr)
 
     # -- per server ------------------------------------------------------------------
+    def bench_fill(self, base_files, fill_files, port):
+        """The one-week query on a calendar of len(base_files) +
+        len(fill_files) objects whose week holds the same instances as the
+        base calendar's (gen.generate_filler): what the calendar's size
+        alone costs.  The base set is also loaded as a second calendar of
+        the same store, to check that both weeks answer the same objects."""
+        total = len(base_files) + len(fill_files)
+        var = self.work / "caldav-fill"
+        if var.exists():
+            shutil.rmtree(var)
+        srv = Httpd("caldav", port, var, str(self.module))
+        load = None
+        log("caldav %s (%s + fillers): starting httpd on %d" % (
+            size_label(total), size_label(len(base_files)), port))
+        srv.start()
+        try:
+            sts = [http_req(port, m, c)[0] for m, c in (("MKCOL", "/dav/b/"),
+                                                       ("MKCALENDAR", "/dav/b/cal/"),
+                                                       ("MKCALENDAR", "/dav/b/base/"))]
+            if sts != [201] * 3:
+                raise RuntimeError("caldav-fill: creating the calendars failed: %s" % sts)
+            srv.mark_logs()
+            secs, statuses, errors = load_objects(port, "/dav/b/cal/", base_files + fill_files,
+                                                  self.a.load_conc)
+            _, statuses2, errors2 = load_objects(port, "/dav/b/base/", base_files,
+                                                 self.a.load_conc)
+            codes, errs = srv.anomalies()
+            load = {"server": "caldav", "size": total, "secs": secs,
+                    "rate": total / secs, "statuses": statuses,
+                    "errors": errors + errors2, "errlog": errs[:5],
+                    "store_mb": du_mb(var / "store"),
+                    "what": "%s set + %d fillers (and the %s set again as a second calendar)" % (
+                        size_label(len(base_files)), len(fill_files),
+                        size_label(len(base_files)))}
+            self.loads.append(load)
+            log("  loaded in %.1f s (%.0f PUT/s) %s" % (secs, total / secs, statuses))
+            hrefs = {}
+            for coll in ("/dav/b/cal/", "/dav/b/base/"):
+                st, data, _ = http_req(port, "REPORT", coll, query_body(WEEK, False).encode(),
+                                       {"Depth": "1", "Content-Type": "application/xml"})
+                hrefs[coll] = sorted(h.rsplit(b"/", 1)[-1].decode() for h in
+                                     re.findall(rb"<(?:[A-Za-z0-9]+:)?href>([^<]*)<", data))
+            same = hrefs["/dav/b/cal/"] == hrefs["/dav/b/base/"] and hrefs["/dav/b/cal/"]
+            self.fill_check = (bool(same), len(hrefs["/dav/b/cal/"]), len(hrefs["/dav/b/base/"]))
+            if not same:
+                self.notes.append("caldav-fill: the week of the %s calendar answered %d objects, "
+                                  "the %s set's own calendar %d: not the same matches" % (
+                                      size_label(total), len(hrefs["/dav/b/cal/"]),
+                                      size_label(len(base_files)), len(hrefs["/dav/b/base/"])))
+            for op in ("query_fill", "query_data_fill"):
+                bodyfile = self.work / ("body-%s.xml" % op)
+                bodyfile.write_text(query_body(WEEK, op == "query_data_fill"))
+                for c in (1, 16):
+                    pr = self.probe(port, "REPORT", "/dav/b/cal/", bodyfile.read_bytes(),
+                                    {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
+                                    (207,))
+                    self.measure(srv, total, op, c,
+                                 {"BENCH_OP": "fixed", "BENCH_METHOD": "REPORT",
+                                  "BENCH_PATH": "/dav/b/cal/", "BENCH_DEPTH": "1",
+                                  "BENCH_BODY": str(bodyfile)}, pr)
+        finally:
+            if load:
+                load["store_mb_end"] = du_mb(var / "store")
+            srv.stop()
+            if not self.a.keep:
+                shutil.rmtree(var, ignore_errors=True)
+
     def bench_nosync_put(self, size, files, port):
         """Information only: caldav PUT with CalDAVDurability nosync."""
         var = self.work / ("caldav-nosync-%s" % size_label(size))
@@ -814,7 +886,7 @@ def find(results, server, size, op, conc):
     return None
 
 
-def targets(results, sizes):
+def targets(results, sizes, fill_check=None):
     t = []
     for size in sizes:
         for c in (1, 8):
@@ -847,6 +919,19 @@ def targets(results, sizes):
                               b["mean_ms"], a["mean_ms"], ratio, b["matches"], a["matches"],
                               b["mean_ms"] / max(1, b["matches"]), a["mean_ms"] / max(1, a["matches"])),
                           ratio <= 3.0))
+        for op, base_op in (("query_fill", "query"), ("query_data_fill", "query_data")):
+            a, b = find(results, "caldav", lo, base_op, 1), find(results, "caldav", hi, op, 1)
+            if a and b:
+                ratio = b["mean_ms"] / a["mean_ms"]
+                same = bool(fill_check and fill_check[0]) and b["matches"] == a["matches"]
+                t.append(("%s c=1: time at %s (the %s set + %d objects outside the week) ≤ 3× "
+                          "time at %s" % (OP_LABEL[base_op], size_label(hi), size_label(lo), hi - lo,
+                                          size_label(lo)),
+                          "%.2f ms vs %.2f ms = %.1f× (matches %d vs %d%s)" % (
+                              b["mean_ms"], a["mean_ms"], ratio, b["matches"], a["matches"],
+                              "; the same objects as the %s set's own calendar" % size_label(lo)
+                              if same else "; NOT the same matches"),
+                          ratio <= 3.0 and same))
         a, b = find(results, "caldav", lo, "query_empty", 1), find(results, "caldav", hi, "query_empty", 1)
         if a and b:
             ratio = b["mean_ms"] / a["mean_ms"]
@@ -899,7 +984,7 @@ def write_report(path, env, args, results, loads, notes, tlist, wall, sizes, dat
     for l in loads:
         L.append("| %s | %s | %.0f | %.1f | %s | %.0f → %s |" % (
             l["server"], size_label(l["size"]), l["rate"], l["secs"],
-            ", ".join("%s: %s" % kv for kv in sorted(l["statuses"].items(), key=str))
+            ("%s; " % l["what"] if l.get("what") else "") + ", ".join("%s: %s" % kv for kv in sorted(l["statuses"].items(), key=str))
             + ("; %d refused by Radicale, left out" % len(l["rejected"]) if l.get("rejected") else "")
             + ("; warm-up query %.1f s" % l["warmup_query_s"] if "warmup_query_s" in l else ""),
             l["store_mb"], "%.0f" % l["store_mb_end"] if "store_mb_end" in l else "—"))
@@ -976,6 +1061,8 @@ def main():
     ap.add_argument("--cache", default="/tmp/bench-cache", help="generated .ics files (kept)")
     ap.add_argument("--work", default="/tmp/bench-run", help="server var dirs (deleted)")
     ap.add_argument("--keep", action="store_true", help="keep the var dirs")
+    ap.add_argument("--no-fill", action="store_true",
+                    help="skip the week query on the smallest set plus fillers (bench_fill)")
     ap.add_argument("--no-nosync", action="store_true",
                     help="skip the informational caldav PUT run with CalDAVDurability nosync")
     ap.add_argument("--out", default="", help="report path (default bench/results/<date>.md)")
@@ -1033,6 +1120,23 @@ def main():
         size_desc.append("%s: REF ± %d days, avg %.0f bytes, %.1f%% VTODO, %.1f%% recurring" % (
             size_label(size), gen.span_days(size), sum(r[3] for r in rows) / size,
             100.0 * sum(r[1] == "VTODO" for r in rows) / size, 100.0 * sum(r[2] for r in rows) / size))
+    fill_files = None
+    if "caldav" in servers and len(sizes) > 1 and not args.no_fill:
+        lo, hi = sizes[0], sizes[-1]
+        if gen.span_days(lo) <= gen.FILL_CLEAR:
+            data = Path(args.cache) / ("%s-seed%s-fill-%d-%d" % (gen.FORMAT_VERSION, args.seed, lo, hi))
+            log("filler for %s: %d objects outside REF ± %d days, in %s (cached)" % (
+                size_label(hi), hi - lo, gen.FILL_CLEAR, data))
+            gen.generate_filler(str(data), lo, hi, args.seed)
+            os.chmod(data, 0o755)
+            rows = gen.read_manifest(str(data))
+            if len(rows) != hi - lo:
+                sys.exit("bench: %s holds %d objects, not %d" % (data, len(rows), hi - lo))
+            fill_files = [data / r[0] for r in rows]
+            size_desc.append("%s + fillers: the %s set plus %d objects (%s %s) whose dates avoid "
+                             "REF ± %d days, the recurring ones before REF ending %d days before it" % (
+                                 size_label(hi), size_label(lo), hi - lo, gen.FORMAT_VERSION,
+                                 gen.FILL_VERSION, gen.FILL_CLEAR, gen.FILL_END_DAYS))
     dataset = "%s, seed %s, REF %s, one set per size (constant density): %s" % (
         gen.FORMAT_VERSION, args.seed, gen.REF.isoformat(), "; ".join(size_desc))
 
@@ -1064,11 +1168,13 @@ def main():
                 run.bench_nosync_put(size, files, p + 4)
             if "radicale" in servers and size <= rad_max:
                 run.bench_radicale(size, files, p + 3)
+        if fill_files:
+            run.bench_fill(size_files[sizes[0]], fill_files, p + 5)
     finally:
         wall = time.time() - t_start
         out = args.out or str(BENCH / "results" / ("%s.md" % dt.datetime.now().strftime("%Y-%m-%d-%H%M")))
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        tl = targets(run.results, sizes)
+        tl = targets(run.results, sizes, run.fill_check)
         write_report(out, env, args, run.results, run.loads, run.notes, tl, wall, sizes, dataset)
         Path(out).with_suffix(".json").write_text(json.dumps(
             {"env": env, "results": run.results, "loads": run.loads, "notes": run.notes,
