@@ -438,8 +438,8 @@ def generate_filler(out, base, total, seed, quiet=False):
     count = total - base
     if span_days(base) > FILL_CLEAR:
         raise ValueError("base set of %d spans more than REF +- %d days" % (base, FILL_CLEAR))
-    tag = "%s %s seed=%s count=%d span=%d clear=%d" % (FORMAT_VERSION, FILL_VERSION, seed, count,
-                                                      span_days(total), FILL_CLEAR)
+    tag = "%s %s seed=%s count=%d span=%d clear=%d end=%d" % (
+        FORMAT_VERSION, FILL_VERSION, seed, count, span_days(total), FILL_CLEAR, FILL_END_DAYS)
     done = os.path.join(out, "DONE")
     if os.path.exists(done) and open(done).read().strip() == tag:
         return False
