@@ -403,21 +403,21 @@ def make_object(i, seed, count, fill=False):
     return o, ("\r\n".join(out) + "\r\n").encode("utf-8")
 
 
-def generate(out, count, seed, quiet=False):
-    tag = "%s seed=%s count=%d span=%d" % (FORMAT_VERSION, seed, count, span_days(count))
+def write_set(out, tag, count, make, prefix, quiet=False):
+    """Writes DIR/<prefix>-NNNNNN.ics for i in [0, count), body make(i) ->
+    (Obj, bytes), plus MANIFEST and DONE (holding 'tag'), unless DIR is
+    already complete with the same tag.  Returns whether it wrote."""
     done = os.path.join(out, "DONE")
     if os.path.exists(done) and open(done).read().strip() == tag:
         return False
     os.makedirs(out, exist_ok=True)
     manifest = []
-    total = 0
     for i in range(count):
-        o, body = make_object(i, seed, count)
-        name = "obj-%06d.ics" % i
+        o, body = make(i)
+        name = "%s-%06d.ics" % (prefix, i)
         with open(os.path.join(out, name), "wb") as f:
             f.write(body)
         manifest.append("%s %s %d %d %s\n" % (name, o.comp, int(o.recurring), len(body), o.uid))
-        total += len(body)
         if not quiet and i and i % 10000 == 0:
             sys.stderr.write("  gen: %d/%d\n" % (i, count))
     with open(os.path.join(out, "MANIFEST"), "w") as f:
@@ -425,6 +425,11 @@ def generate(out, count, seed, quiet=False):
     with open(done, "w") as f:
         f.write(tag + "\n")
     return True
+
+
+def generate(out, count, seed, quiet=False):
+    tag = "%s seed=%s count=%d span=%d" % (FORMAT_VERSION, seed, count, span_days(count))
+    return write_set(out, tag, count, lambda i: make_object(i, seed, count), "obj", quiet)
 
 
 def generate_filler(out, base, total, seed, quiet=False):
@@ -440,24 +445,8 @@ def generate_filler(out, base, total, seed, quiet=False):
         raise ValueError("base set of %d spans more than REF +- %d days" % (base, FILL_CLEAR))
     tag = "%s %s seed=%s count=%d span=%d clear=%d end=%d" % (
         FORMAT_VERSION, FILL_VERSION, seed, count, span_days(total), FILL_CLEAR, FILL_END_DAYS)
-    done = os.path.join(out, "DONE")
-    if os.path.exists(done) and open(done).read().strip() == tag:
-        return False
-    os.makedirs(out, exist_ok=True)
-    manifest = []
-    for i in range(count):
-        o, body = make_object(i, seed, total, fill=True)
-        name = "fill-%06d.ics" % i
-        with open(os.path.join(out, name), "wb") as f:
-            f.write(body)
-        manifest.append("%s %s %d %d %s\n" % (name, o.comp, int(o.recurring), len(body), o.uid))
-        if not quiet and i and i % 10000 == 0:
-            sys.stderr.write("  gen: %d/%d\n" % (i, count))
-    with open(os.path.join(out, "MANIFEST"), "w") as f:
-        f.writelines(manifest)
-    with open(done, "w") as f:
-        f.write(tag + "\n")
-    return True
+    return write_set(out, tag, count, lambda i: make_object(i, seed, total, fill=True), "fill",
+                     quiet)
 
 
 def read_manifest(out):

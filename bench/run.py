@@ -574,21 +574,34 @@ class Runner:
                                   "BENCH_PATHS": str(self.work / ("paths-get-%s.txt" % kind)),
                                   "BENCH_COLL": coll, "BENCH_N": "50", "BENCH_SEED": "7"}, pr)
                 continue
-            method, body, depth, expect, pk = spec
-            bodyfile = self.work / ("body-%s.xml" % op)
-            bodyfile.write_text(body)
-            for c in concs:
-                pr = self.probe(port, method, coll, body.encode(),
-                                {"Depth": depth, "Content-Type": "application/xml; charset=utf-8"},
-                                expect, pk)
-                self.measure(server, size, op, c,
-                             {"BENCH_OP": "fixed", "BENCH_METHOD": method, "BENCH_PATH": coll,
-                              "BENCH_DEPTH": depth, "BENCH_BODY": str(bodyfile)}, pr)
+            self.fixed_phase(server, size, op, coll, spec, concs)
         # PUT last: the calendar stays as generated for every read phase.
         # mod_dav_fs and mod_caldav: put_rounds(), interleaved.
         if kind == "radicale":
             self.put_phase(server, size, coll.rsplit("/", 2)[0] + "/", files, c=1, op="put")
             self.put_phase(server, size, coll.rsplit("/", 2)[0] + "/", files, c=8, op="put")
+
+    def fixed_phase(self, server, size, op, coll, spec, concs):
+        """Phase 'op' at each concurrency: the same request again and again,
+        spec = (method, body, depth, expected statuses, probe kind)."""
+        method, body, depth, expect, pk = spec
+        bodyfile = self.work / ("body-%s.xml" % op)
+        bodyfile.write_text(body)
+        for c in concs:
+            pr = self.probe(server.port, method, coll, body.encode(),
+                            {"Depth": depth, "Content-Type": "application/xml; charset=utf-8"},
+                            expect, pk)
+            self.measure(server, size, op, c,
+                         {"BENCH_OP": "fixed", "BENCH_METHOD": method, "BENCH_PATH": coll,
+                          "BENCH_DEPTH": depth, "BENCH_BODY": str(bodyfile)}, pr)
+
+    def add_medians(self, rows, op):
+        """rows: server kind -> its round rows; each server's median round
+        becomes its result for 'op', with every round's req/s."""
+        for kind, rr in rows.items():
+            if rr:
+                med = sorted(rr, key=lambda r: r["rps"])[len(rr) // 2]
+                self.results.append(dict(med, op=op, rounds=[round(r["rps"]) for r in rr]))
 
     def put_phase(self, server, size, parent, files, c, op, rnd=0):
         """One PUT phase of 'server' at concurrency c into a new collection
@@ -621,11 +634,7 @@ class Runner:
                     if row:
                         row["round"] = rnd + 1
                         rows[srv.kind].append(row)
-            for kind, rr in rows.items():
-                if rr:
-                    med = sorted(rr, key=lambda r: r["rps"])[len(rr) // 2]
-                    self.results.append(dict(med, op="put",
-                                             rounds=[round(r["rps"]) for r in rr]))
+            self.add_medians(rows, "put")
 
     def run_get(self, server, size, prefix, names, op, concs, seed=5):
         pf = self.work / ("paths-%s-%s.txt" % (op, server.kind))
@@ -656,11 +665,7 @@ class Runner:
                     if row:
                         row["round"] = rnd + 1
                         rows[kind].append(row)
-            for kind, rr in rows.items():
-                if rr:
-                    med = sorted(rr, key=lambda r: r["rps"])[len(rr) // 2]
-                    self.results.append(dict(med, op="get",
-                                             rounds=[round(r["rps"]) for r in rr]))
+            self.add_medians(rows, "get")
 
     # -- per server ------------------------------------------------------------------
     def bench_fill(self, base_files, fill_files, port):
@@ -713,16 +718,9 @@ class Runner:
                                       size_label(total), len(hrefs["/dav/b/cal/"]),
                                       size_label(len(base_files)), len(hrefs["/dav/b/base/"])))
             for op in ("query_fill", "query_data_fill"):
-                bodyfile = self.work / ("body-%s.xml" % op)
-                bodyfile.write_text(query_body(WEEK, op == "query_data_fill"))
-                for c in (1, 16):
-                    pr = self.probe(port, "REPORT", "/dav/b/cal/", bodyfile.read_bytes(),
-                                    {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
-                                    (207,))
-                    self.measure(srv, total, op, c,
-                                 {"BENCH_OP": "fixed", "BENCH_METHOD": "REPORT",
-                                  "BENCH_PATH": "/dav/b/cal/", "BENCH_DEPTH": "1",
-                                  "BENCH_BODY": str(bodyfile)}, pr)
+                self.fixed_phase(srv, total, op, "/dav/b/cal/",
+                                 ("REPORT", query_body(WEEK, op == "query_data_fill"), "1",
+                                  (207,), "xml"), (1, 16))
         finally:
             if load:
                 load["store_mb_end"] = du_mb(var / "store")
