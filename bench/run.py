@@ -447,6 +447,28 @@ class Runner:
         self.fill_check = None           # bench_fill: (same objects?, n, n of the base set)
         self.loads = []
         self.work = Path(args.work)
+        self.trash = self.work / "trash"
+        self.trashed = 0
+
+    def discard(self, var):
+        """Put a server's var dir aside; purge() deletes it when every phase
+        has run.  On ext4 without a journal (as on this kind of VM) creating
+        a file passes over every inode freed in the last minutes, reading its
+        inode table block each time (recently_deleted() in fs/ext4/ialloc.c,
+        seen in a profile): after tens of thousands of files were deleted,
+        mod_dav_fs's PUT took 1.3 ms of CPU instead of 0.31 for minutes.
+        Deleting the previous size's stores between phases made the fs
+        baseline of the next size slow.  A rename frees no inode."""
+        if not var.exists():
+            return
+        self.trash.mkdir(exist_ok=True)
+        self.trashed += 1
+        os.rename(var, self.trash / ("%d-%d-%s" % (os.getpid(), self.trashed, var.name)))
+
+    def purge(self):
+        """Delete what discard() put aside (with --keep: nothing)."""
+        if self.trash.exists() and not self.a.keep:
+            shutil.rmtree(self.trash, ignore_errors=True)
 
     def phase_duration(self, probe_s, conc):
         """Base duration, longer for slow requests so that every connection
@@ -562,6 +584,8 @@ class Runner:
             elif op == "freebusy":
                 spec = ("REPORT", freebusy_body(MONTH), "1", (200,), "fb")
             elif op == "multiget":
+                pf = self.work / ("paths-multiget-%s.txt" % kind)
+                pf.write_text("".join("%s%s\n" % (coll, n) for n in names))
                 for c in concs:
                     body = ('<?xml version="1.0" encoding="utf-8"?>\n<C:calendar-multiget xmlns:D="DAV:" '
                             'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/>'
@@ -571,7 +595,7 @@ class Runner:
                                     {"Depth": "1", "Content-Type": "application/xml"}, (207,))
                     self.measure(server, size, op, c,
                                  {"BENCH_OP": "multiget",
-                                  "BENCH_PATHS": str(self.work / ("paths-get-%s.txt" % kind)),
+                                  "BENCH_PATHS": str(pf),
                                   "BENCH_COLL": coll, "BENCH_N": "50", "BENCH_SEED": "7"}, pr)
                 continue
             self.fixed_phase(server, size, op, coll, spec, concs)
@@ -676,8 +700,7 @@ class Runner:
         the same store, to check that both weeks answer the same objects."""
         total = len(base_files) + len(fill_files)
         var = self.work / "caldav-fill"
-        if var.exists():
-            shutil.rmtree(var)
+        self.discard(var)
         srv = Httpd("caldav", port, var, str(self.module))
         load = None
         log("caldav %s (%s + fillers): starting httpd on %d" % (
@@ -726,13 +749,12 @@ class Runner:
                 load["store_mb_end"] = du_mb(var / "store")
             srv.stop()
             if not self.a.keep:
-                shutil.rmtree(var, ignore_errors=True)
+                self.discard(var)
 
     def bench_nosync_put(self, size, files, port):
         """Information only: caldav PUT with CalDAVDurability nosync."""
         var = self.work / ("caldav-nosync-%s" % size_label(size))
-        if var.exists():
-            shutil.rmtree(var)
+        self.discard(var)
         srv = Httpd("caldav", port, var, str(self.module), None, nosync=True)
         srv.kind = "caldav-nosync"
         log("caldav-nosync %s: starting httpd on %d" % (size_label(size), port))
@@ -753,14 +775,13 @@ class Runner:
         finally:
             srv.stop()
             if not self.a.keep:
-                shutil.rmtree(var, ignore_errors=True)
+                self.discard(var)
 
     def bench_httpd(self, kind, size, files, port, nosync=False, keep_running=False):
         """Start, load and measure the read phases of one httpd; with
         keep_running, return it still running (end_httpd() stops it)."""
         var = self.work / ("%s-%s" % (kind, size_label(size)))
-        if var.exists():
-            shutil.rmtree(var)
+        self.discard(var)
         static_dir = None
         if kind == "fs":
             static_dir = var / "static"
@@ -808,12 +829,11 @@ class Runner:
             srv.bench_load["store_mb_end"] = du_mb(srv.bench_var / "store")
         srv.stop()
         if not self.a.keep:
-            shutil.rmtree(srv.bench_var, ignore_errors=True)
+            self.discard(srv.bench_var)
 
     def bench_radicale(self, size, files, port):
         var = self.work / ("radicale-%s" % size_label(size))
-        if var.exists():
-            shutil.rmtree(var)
+        self.discard(var)
         srv = Radicale(port, var)
         srv.prepare()
         rejects = set(radicale_rejects(files))
@@ -843,7 +863,7 @@ class Runner:
         finally:
             srv.stop()
             if not self.a.keep:
-                shutil.rmtree(var, ignore_errors=True)
+                self.discard(var)
 
 
 def du_mb(p):
@@ -1091,7 +1111,8 @@ def main():
     ap.add_argument("--port-base", type=int, default=9140)
     ap.add_argument("--seed", default="42")
     ap.add_argument("--cache", default="/tmp/bench-cache", help="generated .ics files (kept)")
-    ap.add_argument("--work", default="/tmp/bench-run", help="server var dirs (deleted)")
+    ap.add_argument("--work", default="/tmp/bench-run",
+                    help="server var dirs (deleted when the run ends)")
     ap.add_argument("--keep", action="store_true", help="keep the var dirs")
     ap.add_argument("--no-fill", action="store_true",
                     help="skip the week query on the smallest set plus fillers (bench_fill)")
@@ -1120,6 +1141,11 @@ def main():
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o755)
+    # the request lists and bodies of an earlier run: a phase must never
+    # read one (the multiget of 2026-11-22-0027 did, see bench/README.md)
+    for pat in ("paths-*.txt", "body-*.xml", "putpool.txt"):
+        for f in work.glob(pat):
+            f.unlink()
     src = Path(args.module).resolve()
     if "caldav" in servers and not src.is_file():
         sys.exit("bench: %s does not exist (run make)" % src)
@@ -1213,6 +1239,7 @@ def main():
             {"env": env, "results": run.results, "loads": run.loads, "notes": run.notes,
              "targets": [{"target": a, "measured": b, "pass": c} for a, b, c in tl]}, indent=1))
         log("report: %s (%.1f min)" % (out, wall / 60))
+        run.purge()
 
 
 if __name__ == "__main__":
