@@ -78,7 +78,9 @@ typedef apr_status_t calstore__txn_fn(calstore_t *st, DB_TXN *txn,
 
 /* Enter the store, run 'fn' in a fresh transaction of kind 'write' (a
  * CALSTORE__TXN_* value), commit on APR_SUCCESS, abort otherwise, retry
- * deadlocks up to opts.max_retries times with a jittered back-off, but
+ * deadlocks up to opts.max_retries times with a jittered back-off (attempt
+ * n at deadlock priority 100 + n: Berkeley DB's detector rejects the lower
+ * priority, so a retry wins against transactions that lost fewer), but
  * lock-wait timeouts only CALSTORE__MAX_TIMEOUTS times (each costs a whole
  * lock timeout; a request must fail with 503 in seconds, not hang), then
  * CALSTORE_EBUSY; leave the store.  Returns CALSTORE_EPANIC at once while
