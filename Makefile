@@ -1,6 +1,7 @@
 # mod_caldav - top-level build.
 #
 #   make            build core, repos, the module and the tools
+#                   (also "make all" or "make build")
 #   make run        install what is missing, build, start a private httpd
 #   make stop       stop it (same PORT=)
 #   make test       install what is missing, build, run every test
@@ -53,8 +54,12 @@ LIBSTORE  := $(BUILD)/libcalstore.a
 MODULE    := $(BUILD)/mod_caldav.so
 TOOL      := $(BUILD)/caldavctl
 
-.PHONY: all deps run stop test unit itest bench core-bench clean distclean check-layering
+.PHONY: all build deps run stop test unit itest bench core-bench clean distclean check-layering
 all: $(MODULE) $(TOOL) $(UNIT_BIN)
+
+# "build" is also the output directory: without this a "make build" found
+# it present and built nothing.
+build: all
 
 deps:
 	@sh scripts/deps.sh
