@@ -465,6 +465,13 @@ class Runner:
         self.trashed += 1
         os.rename(var, self.trash / ("%d-%d-%s" % (os.getpid(), self.trashed, var.name)))
 
+    def paths_file(self, op, kind, prefix, names):
+        """The request list of phase 'op' of server 'kind': one path
+        (prefix + name) per line, written afresh for every phase."""
+        pf = self.work / ("paths-%s-%s.txt" % (op, kind))
+        pf.write_text("".join("%s%s\n" % (prefix, n) for n in names))
+        return pf
+
     def purge(self):
         """Delete what discard() put aside (with --keep: nothing)."""
         if self.trash.exists() and not self.a.keep:
@@ -584,8 +591,7 @@ class Runner:
             elif op == "freebusy":
                 spec = ("REPORT", freebusy_body(MONTH), "1", (200,), "fb")
             elif op == "multiget":
-                pf = self.work / ("paths-multiget-%s.txt" % kind)
-                pf.write_text("".join("%s%s\n" % (coll, n) for n in names))
+                pf = self.paths_file("multiget", kind, coll, names)
                 for c in concs:
                     body = ('<?xml version="1.0" encoding="utf-8"?>\n<C:calendar-multiget xmlns:D="DAV:" '
                             'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/>'
@@ -661,8 +667,7 @@ class Runner:
             self.add_medians(rows, "put")
 
     def run_get(self, server, size, prefix, names, op, concs, seed=5):
-        pf = self.work / ("paths-%s-%s.txt" % (op, server.kind))
-        pf.write_text("".join("%s%s\n" % (prefix, n) for n in names))
+        pf = self.paths_file(op, server.kind, prefix, names)
         rows = []
         for c in concs:
             pr = self.probe(server.port, "GET", prefix + names[len(names) // 2], kind="none")

@@ -1178,10 +1178,41 @@ static void test_props(calstore_t *st, apr_pool_t *pool)
 
 typedef struct thread_arg_t {
     calstore_t *st;
+    const calstore_node_t *parent;  /* I4: the calendar put into */
     int n;
     int failures;
     apr_status_t last;
 } thread_arg_t;
+
+/* Run 'fn' in 'n' threads, thread i on a fresh thread_arg_t { st, parent,
+ * i }, wait for them all, report those that failed; returns the number of
+ * failures of all of them. */
+static int run_threads(apr_thread_start_t fn, int n, calstore_t *st,
+                       const calstore_node_t *parent, apr_pool_t *pool)
+{
+    apr_thread_t **th = apr_pcalloc(pool, n * sizeof(*th));
+    thread_arg_t *args = apr_pcalloc(pool, n * sizeof(*args));
+    apr_status_t trv;
+    int i, failures = 0;
+    char buf[128];
+
+    for (i = 0; i < n; i++) {
+        args[i].st = st;
+        args[i].parent = parent;
+        args[i].n = i;
+        args[i].last = APR_SUCCESS;
+        apr_thread_create(&th[i], NULL, fn, &args[i], pool);
+    }
+    for (i = 0; i < n; i++) {
+        apr_thread_join(&trv, th[i]);
+        failures += args[i].failures;
+        if (args[i].failures) {
+            diag("thread %d: %d failures, last %s", i, args[i].failures,
+                 calstore_strerror(args[i].last, buf, sizeof(buf)));
+        }
+    }
+    return failures;
+}
 
 static void *APR_THREAD_FUNC writer(apr_thread_t *t, void *data)
 {
@@ -1218,13 +1249,9 @@ static void test_threads(void)
     apr_pool_t *pool;
     char *dir = make_tmpdir("threads");
     calstore_t *st;
-    apr_thread_t *th[NTHREADS];
-    thread_arg_t args[NTHREADS];
-    apr_status_t trv;
     collect_t *c;
-    int i, failures = 0;
+    int failures;
     apr_time_t t0;
-    char buf[128];
 
     diag("I. %d threads x %d conflicting puts", NTHREADS, NPUTS);
     apr_pool_create(&pool, gpool);
@@ -1236,21 +1263,7 @@ static void test_threads(void)
     calstore_mkcol(st, "c", NULL, pool);
     put_str(st, "c/shared", "0", NULL, pool);
     t0 = apr_time_now();
-    for (i = 0; i < NTHREADS; i++) {
-        args[i].st = st;
-        args[i].n = i;
-        args[i].failures = 0;
-        args[i].last = APR_SUCCESS;
-        apr_thread_create(&th[i], NULL, writer, &args[i], pool);
-    }
-    for (i = 0; i < NTHREADS; i++) {
-        apr_thread_join(&trv, th[i]);
-        failures += args[i].failures;
-        if (args[i].failures) {
-            diag("thread %d: %d failures, last %s", i, args[i].failures,
-                 calstore_strerror(args[i].last, buf, sizeof(buf)));
-        }
-    }
+    failures = run_threads(writer, NTHREADS, st, NULL, pool);
     diag("%d puts in %" APR_TIME_T_FMT " ms", NTHREADS * NPUTS,
          (apr_time_now() - t0) / 1000);
     is_int(failures, 0, "every put succeeded");
@@ -2143,17 +2156,9 @@ static apr_status_t put_in(calstore_t *st, const calstore_node_t *parent,
 #define STORM_PUTS    150
 #define STORM_RETRIES 5
 
-typedef struct storm_arg_t {
-    calstore_t *st;
-    const calstore_node_t *parent;
-    int n;
-    int failures;
-    apr_status_t last;
-} storm_arg_t;
-
 static void *APR_THREAD_FUNC stormer(apr_thread_t *t, void *data)
 {
-    storm_arg_t *a = data;
+    thread_arg_t *a = data;
     apr_pool_t *pool, *iter;
     calstore_node_t *node;
     apr_status_t rv;
@@ -2186,12 +2191,8 @@ static void test_put_storm(void)
     char *dir = make_tmpdir("storm");
     calstore_t *st;
     calstore_node_t *cal = NULL;
-    apr_thread_t *th[STORM_THREADS];
-    storm_arg_t args[STORM_THREADS];
-    apr_status_t trv;
     collect_t *c;
-    int i, failures = 0, retries0;
-    char buf[128];
+    int failures, retries0;
 
     diag("I4. %d threads x %d puts into one calendar, %d retries each",
          STORM_THREADS, STORM_PUTS, STORM_RETRIES);
@@ -2210,22 +2211,7 @@ static void test_put_storm(void)
         return;
     }
     retries0 = log_retries;
-    for (i = 0; i < STORM_THREADS; i++) {
-        args[i].st = st;
-        args[i].parent = cal;
-        args[i].n = i;
-        args[i].failures = 0;
-        args[i].last = APR_SUCCESS;
-        apr_thread_create(&th[i], NULL, stormer, &args[i], pool);
-    }
-    for (i = 0; i < STORM_THREADS; i++) {
-        apr_thread_join(&trv, th[i]);
-        failures += args[i].failures;
-        if (args[i].failures) {
-            diag("thread %d: %d failures, last %s", i, args[i].failures,
-                 calstore_strerror(args[i].last, buf, sizeof(buf)));
-        }
-    }
+    failures = run_threads(stormer, STORM_THREADS, st, cal, pool);
     diag("%d deadlocks retried", log_retries - retries0);
     is_int(failures, 0, "no put ran out of retries");
     c = collect_new(st, pool);
